@@ -1,0 +1,1 @@
+"""The platform-free core: commands, matching, search, rendering."""

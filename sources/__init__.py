@@ -1,0 +1,1 @@
+"""Sources: fetching, parsing and normalising funding opportunities."""

@@ -1,0 +1,122 @@
+"""Engines, connection settings and migrations.
+
+``Database`` owns the async engine. SQLite gets WAL, foreign keys and a busy timeout on every
+connection; PostgreSQL is used as is. Migrations run through Alembic on a connection we hand
+it, so that upgrading works inside an already running event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+
+ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+
+
+def async_url(url: str | URL) -> URL:
+    """Turn ``sqlite:///x.db`` / ``postgresql://...`` into their async-driver forms."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend not in ASYNC_DRIVERS:
+        raise ValueError(f"unsupported database {backend!r}; use sqlite or postgresql")
+    return parsed.set(drivername=ASYNC_DRIVERS[backend])
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def create_engine(url: str | URL, *, echo: bool = False) -> AsyncEngine:
+    """An async engine with the connection settings each backend needs."""
+    target = async_url(url)
+    kwargs: dict = {"echo": echo}
+    if target.get_backend_name() == "sqlite":
+        database = target.database or ""
+        if database and database != ":memory:":
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        # One connection per use: aiosqlite connections are threads, and WAL lets readers
+        # and the single writer share the file without a pool.
+        kwargs["poolclass"] = NullPool
+        engine = create_async_engine(target, **kwargs)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    kwargs.update(pool_pre_ping=True, pool_size=5, max_overflow=5)
+    return create_async_engine(target, **kwargs)
+
+
+def alembic_config() -> Config:
+    """The Alembic configuration, pointing at the migrations shipped in the package."""
+    config = Config()
+    location = Path(__file__).with_name("migrations")
+    config.set_main_option("script_location", str(location))
+    return config
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head() or ""
+
+
+def _upgrade(connection: Connection) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+def _current(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+class Database:
+    """The engine and a session factory; storage modules build on this, nothing else does."""
+
+    def __init__(self, url: str | URL, *, echo: bool = False) -> None:
+        self.url = async_url(url)
+        self.engine = create_engine(self.url, echo=echo)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.url.get_backend_name()
+
+    async def upgrade(self) -> str:
+        """Apply every pending migration; safe to call on every start (idempotent)."""
+        async with self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                # Two replicas starting together must not race to create the same tables.
+                from sqlalchemy import text
+
+                await conn.execute(text("SELECT pg_advisory_xact_lock(727274001)"))
+            await conn.run_sync(_upgrade)
+        return await self.current_revision() or ""
+
+    async def current_revision(self) -> str | None:
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(_current)
+
+    async def ping(self) -> bool:
+        """True when the database answers a trivial query within two seconds."""
+        from sqlalchemy import text
+
+        try:
+            async with asyncio.timeout(2), self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,1 @@
+"""Named storage operations, one repository per area, all bound to one session."""
