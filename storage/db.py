@@ -40,8 +40,12 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def create_engine(url: str | URL, *, echo: bool = False) -> AsyncEngine:
-    """An async engine with the connection settings each backend needs."""
+def create_engine(url: str | URL, *, echo: bool = False, schema: str | None = None) -> AsyncEngine:
+    """An async engine with the connection settings each backend needs.
+
+    ``schema`` (PostgreSQL only) sets the search path, so that tests and side-by-side
+    deployments can live in their own schema of one database.
+    """
     target = async_url(url)
     kwargs: dict = {"echo": echo}
     if target.get_backend_name() == "sqlite":
@@ -55,6 +59,8 @@ def create_engine(url: str | URL, *, echo: bool = False) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     kwargs.update(pool_pre_ping=True, pool_size=5, max_overflow=5)
+    if schema:
+        kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
     return create_async_engine(target, **kwargs)
 
 
@@ -83,9 +89,10 @@ def _current(connection: Connection) -> str | None:
 class Database:
     """The engine and a session factory; storage modules build on this, nothing else does."""
 
-    def __init__(self, url: str | URL, *, echo: bool = False) -> None:
+    def __init__(self, url: str | URL, *, echo: bool = False, schema: str | None = None) -> None:
         self.url = async_url(url)
-        self.engine = create_engine(self.url, echo=echo)
+        self.schema = schema
+        self.engine = create_engine(self.url, echo=echo, schema=schema)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @property
