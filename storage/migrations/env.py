@@ -6,15 +6,8 @@ made by hand in the migrations and are not in the ORM models, so comparisons ski
 
 from alembic import context
 
+from storage.db import include_name
 from storage.models import Base
-
-FTS_NAMES = {"opportunities_fts", "search_vector", "ix_opportunities_search_vector"}
-
-
-def include_name(name, type_, parent_names) -> bool:
-    if name is None:
-        return True
-    return not (name in FTS_NAMES or name.startswith("opportunities_fts"))
 
 
 def run_migrations() -> None:
