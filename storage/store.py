@@ -20,6 +20,7 @@ from storage.db import Database
 from storage.repos.chats import ChatRepo
 from storage.repos.opportunities import OpportunityRepo
 from storage.repos.polling import PollingRepo
+from storage.repos.search import SearchRepo
 
 
 @dataclass(slots=True)
@@ -30,6 +31,7 @@ class Unit:
     polling: PollingRepo
     opportunities: OpportunityRepo
     chats: ChatRepo
+    search: SearchRepo
 
     @classmethod
     def bind(cls, session: AsyncSession) -> Unit:
@@ -38,6 +40,7 @@ class Unit:
             polling=PollingRepo(session),
             opportunities=OpportunityRepo(session),
             chats=ChatRepo(session),
+            search=SearchRepo(session),
         )
 
 
