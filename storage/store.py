@@ -18,9 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
 from storage.repos.chats import ChatRepo
+from storage.repos.glossary import GlossaryRepo
 from storage.repos.opportunities import OpportunityRepo
+from storage.repos.outbox import OutboxRepo
 from storage.repos.polling import PollingRepo
 from storage.repos.search import SearchRepo
+from storage.repos.tracking import TrackingRepo
 
 
 @dataclass(slots=True)
@@ -32,6 +35,9 @@ class Unit:
     opportunities: OpportunityRepo
     chats: ChatRepo
     search: SearchRepo
+    outbox: OutboxRepo
+    tracking: TrackingRepo
+    glossary: GlossaryRepo
 
     @classmethod
     def bind(cls, session: AsyncSession) -> Unit:
@@ -41,6 +47,9 @@ class Unit:
             opportunities=OpportunityRepo(session),
             chats=ChatRepo(session),
             search=SearchRepo(session),
+            outbox=OutboxRepo(session),
+            tracking=TrackingRepo(session),
+            glossary=GlossaryRepo(session),
         )
 
 

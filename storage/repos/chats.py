@@ -231,6 +231,30 @@ class ChatRepo:
         )
         return [subscription_model(row) for row in rows]
 
+    async def active_chat_ids(self, platform: str | None = None) -> list[int]:
+        query = select(ChatRow.id).where(ChatRow.active.is_(True)).order_by(ChatRow.id)
+        if platform:
+            query = query.where(ChatRow.platform == platform)
+        return list(await self.session.scalars(query))
+
+    async def subscription_version(self) -> tuple:
+        """A cheap fingerprint of the subscription set, to know when an index is stale."""
+        from sqlalchemy import func
+
+        subs = (
+            await self.session.execute(
+                select(func.count(SubscriptionRow.id), func.max(SubscriptionRow.updated_at))
+            )
+        ).one()
+        chats = (
+            await self.session.execute(
+                select(func.count(ChatRow.id), func.max(ChatRow.updated_at)).where(
+                    ChatRow.active.is_(True)
+                )
+            )
+        ).one()
+        return (*subs, *chats)
+
     async def count_by_platform(self) -> dict[str, int]:
         from sqlalchemy import func
 
