@@ -294,3 +294,56 @@ def clean_text(text: str | None) -> str:
     if not text:
         return ""
     return " ".join(html.unescape(text).replace("\xa0", " ").split())
+
+
+# ---------------------------------------------------------------- text of a page
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+# Longest first, so that "briefing webinar" wins over "webinar" in the same sentence.
+ANNOUNCED_EVENTS = (
+    "briefing webinar",
+    "information webinar",
+    "applicant webinar",
+    "information session",
+    "briefing session",
+    "briefing event",
+    "information event",
+    "networking event",
+    "drop-in session",
+    "webinar",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DatedMention:
+    """A sentence that names an event (``phrase``, as written in ``ANNOUNCED_EVENTS``) and
+    the day it happens."""
+
+    phrase: str
+    sentence: str
+    when: ParsedDate
+
+
+def trim_text(text: str, limit: int) -> str:
+    """``text`` cut at a word boundary within ``limit`` characters, "…" marking the cut."""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+
+
+def dated_mentions(text: str, phrases: tuple[str, ...] = ANNOUNCED_EVENTS) -> list[DatedMention]:
+    """Sentences of ``text`` naming one of ``phrases`` with a date to the day: the webinars
+    and information sessions funders announce only inside a call's own text.
+
+    The date after the phrase is preferred, so that in "The deadline is 16 June 2026; a
+    webinar on 14 May 2026 explains it" the webinar is on 14 May. A month alone is no date.
+    """
+    found = []
+    for sentence in _SENTENCE_END.split(clean_text(text)):
+        lowered = sentence.casefold()
+        phrase = next((p for p in phrases if p in lowered), None)
+        if phrase is None:
+            continue
+        when = parse_uk_date(sentence[lowered.index(phrase) :]) or parse_uk_date(sentence)
+        if when is not None and when.precision != "month":
+            found.append(DatedMention(phrase, sentence, when))
+    return found
