@@ -95,7 +95,7 @@ def test_default_catalogue_contract_urls():
         "https://www.nihr.ac.uk/funding-opportunities?status%5BOpen%5D=Open&page=0"
     )
     assert DEFAULT.get("tnlcf").url == (
-        "https://www.tnlcommunityfund.org.uk/funding/programmes?status=open"
+        "https://www.tnlcommunityfund.org.uk/funding/funding-programmes?status=open"
     )
 
 
