@@ -1,0 +1,550 @@
+"""Tagging real page text and short sentences: topics, roles and flags a careful reader gives.
+
+Real excerpts are in ``tests/fixtures/text`` (see its README for provenance). For each one
+the tables say what must be tagged and what must not; what a reasonable reader might go
+either way on is left unasserted.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.core.model import FLAGS, ROLES, Opportunity
+from bot.core.tagging import Tags, enrich, tag
+from bot.core.taxonomy import Taxonomy
+
+TEXT = Path(__file__).resolve().parent.parent / "fixtures" / "text"
+CLOSES = datetime(2030, 1, 1, 16, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def taxonomy() -> Taxonomy:
+    return Taxonomy.load()
+
+
+def item(title: str = "", summary: str = "", eligibility: str = "", **fields) -> Opportunity:
+    fields.setdefault("closes_at", CLOSES)
+    return Opportunity(
+        source="test",
+        external_id=title or summary[:20] or "x",
+        url="https://example.org/",
+        title=title,
+        summary=summary,
+        eligibility=eligibility,
+        **fields,
+    )
+
+
+# ---------------------------------------------------------------------- real excerpts
+@dataclass
+class Expect:
+    title: str
+    topics: set[str] = field(default_factory=set)
+    not_topics: set[str] = field(default_factory=set)
+    roles: set[str] = field(default_factory=set)
+    not_roles: set[str] = field(default_factory=set)
+    flags: set[str] = field(default_factory=set)
+    not_flags: set[str] = field(default_factory=set)
+
+
+UNRELATED = {"dementia", "veterans-armed-forces", "housing-homelessness", "domestic-abuse"}
+
+# Keyed by a fragment of the excerpt's address that names exactly one excerpt.
+EXCERPTS = {
+    "mental-health-platform-hubs": Expect(
+        "Mental health platform hubs",
+        topics={"mental-health", "severe-mental-illness"},
+        not_topics=UNRELATED | {"children-young-people"},
+        roles={"established_researcher"},
+        not_roles={"vcse", "student", "early_career"},
+        not_flags={"vcse_partner", "lived_experience", "invite_only"},
+    ),
+    "neurosciences-and-mental-health-partnership": Expect(
+        "Neurosciences and mental health: responsive mode partnership",
+        topics={"mental-health"},
+        not_topics=UNRELATED | {"employment-welfare"},
+        roles={"established_researcher"},
+        not_roles={"vcse", "student"},
+        flags={"invite_only"},
+        not_flags={"vcse_partner"},
+    ),
+    "22555-public-health-research-programme": (
+        Expect(
+            "22/555 Public Health Research Programme researcher-led",
+            topics={"public-health"},
+            not_topics=UNRELATED | {"mental-health"},
+            not_roles={"vcse", "student"},
+            not_flags={"vcse_partner", "invite_only"},
+        )
+    ),
+    "mental-health-research-development-award": Expect(
+        "Mental Health Research Development Award",
+        topics={"mental-health"},
+        not_topics=UNRELATED,
+        roles={"established_researcher"},
+        not_roles={"vcse", "student"},
+        flags={"vcse_partner"},
+        not_flags={"invite_only"},
+    ),
+    "mqmentalhealth.org": Expect(
+        "MQ Fellows Award",
+        topics={
+            "mental-health",
+            "children-young-people",
+            "public-health",
+            "suicide-self-harm",
+            "anxiety-depression",
+        },
+        not_topics=UNRELATED,
+        roles={"early_career"},
+        not_roles={"vcse", "student", "established_researcher"},
+        not_flags={"vcse_partner", "invite_only"},
+    ),
+    "mentalhealthresearchuk.org.uk": Expect(
+        "PhD funding",
+        topics={"mental-health", "severe-mental-illness"},
+        not_topics=UNRELATED,
+        roles={"student"},
+        not_roles={"vcse", "established_researcher"},
+        flags={"lived_experience"},
+        not_flags={"vcse_partner"},
+    ),
+    "//cms.wellcome.org/": (
+        Expect(
+            "Mental Health Award: applying neuroscience to understand symptoms in anxiety, "
+            "depression and psychosis",
+            topics={"mental-health", "anxiety-depression", "severe-mental-illness"},
+            not_topics=UNRELATED,
+            not_roles={"vcse", "student"},
+            not_flags={"vcse_partner", "lived_experience"},
+        )
+    ),
+    "//wellcome.org/": (
+        Expect(
+            "Mental Health Award: applying neuroscience to understand symptoms in anxiety, "
+            "depression and psychosis",
+            topics={"mental-health", "anxiety-depression", "severe-mental-illness"},
+            not_topics=UNRELATED,
+            not_roles={"vcse", "student"},
+            not_flags={"vcse_partner", "lived_experience"},
+        )
+    ),
+    "forumcentral.org.uk": Expect(
+        "Synergi round 2 small grants fund",
+        topics={"mental-health", "racial-equity", "health-inequalities", "lived-experience"},
+        not_topics=UNRELATED,
+        roles={"vcse"},
+        not_roles={"student", "established_researcher", "early_career"},
+        flags={"lived_experience"},
+        not_flags={"vcse_partner", "invite_only"},
+    ),
+    "medicalresearchfoundation.org.uk": (
+        Expect(
+            "Mental Health Launchpad Grants",
+            topics={"mental-health"},
+            not_topics=UNRELATED,
+            roles={"established_researcher"},
+            not_roles={"early_career", "vcse", "student"},
+        )
+    ),
+    "research.hscni.net": Expect(
+        "UKPRP second call now open",
+        topics={"public-health"},
+        not_topics=UNRELATED | {"mental-health"},
+        not_flags={"invite_only", "pre_announcement", "vcse_partner"},
+    ),
+    "blogs.ncl.ac.uk": Expect(
+        "Cross-disciplinary mental health network plus call (ESRC led)",
+        topics={"mental-health"},
+        not_topics=UNRELATED,
+        not_roles={"vcse", "student"},
+    ),
+}
+
+
+def _entries() -> list[dict]:
+    return json.loads((TEXT / "pages-text-excerpts.json").read_text(encoding="utf-8"))["entries"]
+
+
+def _expectation(url: str) -> Expect:
+    (key,) = [key for key in EXCERPTS if key in url]
+    return EXCERPTS[key]
+
+
+def test_every_excerpt_has_exactly_one_expectation():
+    entries = _entries()
+    assert len(entries) == len(EXCERPTS) == 12
+    assert {id(_expectation(entry["url"])) for entry in entries} == {
+        id(e) for e in EXCERPTS.values()
+    }
+
+
+@pytest.mark.parametrize("entry", _entries(), ids=lambda e: e["url"].split("/")[2])
+def test_real_excerpts_get_the_tags_a_careful_reader_gives(taxonomy, entry):
+    expect = _expectation(entry["url"])
+    tags = tag(item(expect.title, entry["text_excerpt"]), taxonomy)
+    assert expect.topics <= set(tags.topics), tags.evidence
+    assert not expect.not_topics & set(tags.topics), tags.evidence
+    assert expect.roles <= set(tags.roles), tags.evidence
+    assert not expect.not_roles & set(tags.roles), tags.evidence
+    assert expect.flags <= set(tags.flags), tags.evidence
+    assert not expect.not_flags & set(tags.flags), tags.evidence
+
+
+def _page(name: str) -> tuple[str, str]:
+    lines = (TEXT / name).read_text(encoding="utf-8").splitlines()
+    return lines[1], "\n".join(lines)
+
+
+def test_future_leaders_fellowship_page(taxonomy):
+    tags = tag(item(*_page("ukri-opportunity-flf-round11.txt")), taxonomy)
+    assert tags.roles == ["early_career"]  # "transition to independence", hosted by an RO
+    assert tags.topics == []
+    assert tags.flags == []
+
+
+def test_mrc_pet_imaging_page_is_invite_only(taxonomy):
+    tags = tag(item(*_page("ukri-opportunity-mrc-pet-imaging.txt")), taxonomy)
+    assert tags.flags == ["invite_only"]  # "You must be invited to apply"
+    assert tags.roles == ["established_researcher"]
+    assert "mental-health" not in tags.topics
+
+
+def test_nihr_public_health_page_welcomes_lived_experience(taxonomy):
+    tags = tag(item(*_page("nihr-detail-phr-commissioned-nice-rolling.txt")), taxonomy)
+    assert {"public-health", "health-inequalities", "evaluation-methods"} <= set(tags.topics)
+    assert "lived_experience" in tags.flags  # co-produced with service users
+    assert "vcse" not in tags.roles
+    assert "mental-health" not in tags.topics
+
+
+# ---------------------------------------------------------------------- UKRI listing titles
+TITLE_TOPICS = {
+    "UKRI Data for Metascience": ["evaluation-methods"],
+    "Expression of interest: Supporting researchers to involve public at pre-application stage": [
+        "lived-experience"
+    ],
+    "Early Life Cohort longitudinal study": ["children-young-people", "evaluation-methods"],
+    "UKRI Metascience AI early career fellowships": ["evaluation-methods"],
+    "UKRI Creating opportunities: rethinking economic (in)activity": ["employment-welfare"],
+    "Neurosciences and mental health: programme: responsive mode": ["mental-health"],
+    "Neurosciences and mental health: new investigator: responsive mode": ["mental-health"],
+    "Neurosciences and mental health research: research grant: responsive mode": ["mental-health"],
+    "ESRC responsive mode: secondary data analysis round two": ["evaluation-methods"],
+}
+TITLE_FLAGS = {
+    "Healthcare Technology Translation Partnership Scheme invite only": ["invite_only"],
+    "AHRC Collaborative doctoral project nomination 2025 (invite only)": ["invite_only"],
+    "Research skills leadership hub: full (Invite only)": ["invite_only"],
+    "International Centre to Centre Research Collaborations 2025: invite only": ["invite_only"],
+    "Scottish Election Study 2026 (invite only)": ["invite_only"],
+    "EPSRC working with overseas scientists: Nov 2023: responsive mode (invite only)": [
+        "invite_only"
+    ],
+    "Pre-announcement: 2025 to 2026 strategic Longer and Larger (sLoLa) grants": [
+        "pre_announcement"
+    ],
+    "Pre-announcement: Opening up the Environment 2026": ["pre_announcement"],
+    "Pre-announcement: Gap fund for early-stage development of new healthcare interventions": [
+        "pre_announcement"
+    ],
+    "Pre-announcement: UK future internet NetworkPlus": ["pre_announcement"],
+}
+EARLY_CAREER_TITLES = {
+    "Centre-UB Early Career Researcher Fellowships 2025",
+    "Mathematical sciences postdoctoral fellowship",
+    "UKRI Metascience AI early career fellowships",
+    "LUCIA-Local Government Association (LGA) ECR fellowship programme",
+    "BBSRC new investigator award: 2025 round 2: responsive mode",
+    "Postdoctoral clinical research training fellowship",
+    "Molecular and cellular medicine: new investigator: responsive mode",
+    "Neurosciences and mental health: new investigator: responsive mode",
+    "Infections and immunity: new investigator: responsive mode",
+    "Population and systems medicine: new investigator: responsive mode",
+    "Career development award",
+    "EPSRC new investigator award: Nov 2023: responsive mode",
+    "ESRC responsive mode: new investigator grants round two",
+}
+STUDENT_TITLES = {"Predoctoral clinical research training fellowship"}
+
+
+def _ukri_titles() -> list[str]:
+    cards = json.loads((TEXT / "ukri-listing-scraped-2025-03.json").read_text(encoding="utf-8"))
+    return [card["title"] for card in cards]
+
+
+def test_ukri_titles_are_tagged_precisely(taxonomy):
+    """122 real titles: the few about our topics are tagged, and every other one gets none
+    (no "arts" from "arts and humanities", no "evaluation" from "feasibility studies")."""
+    titles = _ukri_titles()
+    assert len(titles) == 122
+    assert set(TITLE_TOPICS) | set(TITLE_FLAGS) | EARLY_CAREER_TITLES <= set(titles)
+    for title in titles:
+        tags = tag(item(title, kind="news", closes_at=None), taxonomy)
+        assert tags.topics == TITLE_TOPICS.get(title, []), title
+        assert tags.flags == TITLE_FLAGS.get(title, []), title
+        expected_roles = (
+            ["early_career"]
+            if title in EARLY_CAREER_TITLES
+            else ["student"]
+            if title in STUDENT_TITLES
+            else []
+        )
+        assert tags.roles == expected_roles, title
+
+
+# ---------------------------------------------------------------------- topic rules
+def test_one_title_hit_is_enough(taxonomy):
+    assert tag(item("Grants for loneliness projects"), taxonomy).topics == ["loneliness-isolation"]
+
+
+def test_one_ordinary_body_hit_is_not_enough_but_two_are(taxonomy):
+    one = "Research areas include cancer, infection and mental health."
+    assert tag(item("Programme grants", one), taxonomy).topics == []
+    two = "We fund mental health research in schools. Mental health matters."
+    assert "mental-health" in tag(item("Programme grants", two), taxonomy).topics
+
+
+def test_one_strong_body_hit_is_enough(taxonomy):
+    text = "Projects may include work on schizophrenia among other areas."
+    assert tag(item("Programme grants", text), taxonomy).topics == ["severe-mental-illness"]
+
+
+def test_plurals_tag_like_singulars(taxonomy):
+    assert tag(item("Support for young carers"), taxonomy).topics == [
+        "carers",
+        "children-young-people",
+    ]
+    assert tag(item("Eating disorders research"), taxonomy).topics == ["eating-disorders"]
+    assert tag(item("Community arts for older people"), taxonomy).topics == [
+        "older-people",
+        "social-prescribing",
+    ]
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Collaborative doctoral landscape award in the arts and humanities",
+        "A partner in the art of science",
+        "Award for hospital ward design",
+        "Clean maritime demonstration competition round six: feasibility studies",
+        "Knowledge Transfer Partnership",
+    ],
+)
+def test_whole_words_only(taxonomy, title):
+    tags = tag(item(title), taxonomy)
+    assert tags.topics == [] and tags.roles == [] and tags.flags == []
+
+
+def test_configured_topics_are_kept_and_known_names_get_their_slug(taxonomy):
+    tags = tag(item("Nothing to see", topics=["phd", "co-production", "mental-health"]), taxonomy)
+    assert tags.topics == ["co-production", "lived-experience", "mental-health", "phd"]
+
+
+# ---------------------------------------------------------------------- roles and flags
+ROLE_FLAG_TABLE = [
+    # (field, sentence, roles, flags)
+    ("eligibility", "Registered charities and community groups can apply.", ["vcse"], []),
+    ("eligibility", "Charities are eligible.", ["vcse"], []),
+    ("eligibility", "Charities, CICs and social enterprises.", ["vcse"], []),
+    ("summary", "Small grants for community groups in Leeds.", ["vcse"], []),
+    ("summary", "We fund not-for-profit organisations working in mental health.", ["vcse"], []),
+    (
+        "summary",
+        "Funding ring-fenced for groups led by and for Black communities.",
+        ["vcse"],
+        ["lived_experience"],
+    ),
+    ("summary", "Organisations including but not limited to charities can apply.", ["vcse"], []),
+    ("summary", "Universities are not eligible but charities can apply.", ["vcse"], []),
+    ("summary", "Charities can apply in partnership with a university.", ["vcse"], []),
+    # negations: no role
+    ("eligibility", "This call is not open to charities.", [], []),
+    ("eligibility", "Charities are not eligible to apply.", [], []),
+    ("eligibility", "Charities cannot apply.", [], []),
+    ("eligibility", "Charities can't apply.", [], []),
+    ("eligibility", "All organisations except charities are eligible.", [], []),
+    ("summary", "This is not a studentship.", [], []),
+    ("summary", "You do not need lived experience to apply.", [], []),
+    # partners, not applicants
+    (
+        "eligibility",
+        "Charities are not eligible to lead, but can be project partners.",
+        [],
+        ["vcse_partner"],
+    ),
+    (
+        "summary",
+        "Project partners can include charities, businesses and local authorities.",
+        [],
+        ["vcse_partner"],
+    ),
+    ("summary", "Applications must include a charity partner.", [], ["vcse_partner"]),
+    (
+        "summary",
+        "Proposals should involve voluntary sector organisations as co-applicants.",
+        [],
+        ["vcse_partner"],
+    ),
+    (
+        "summary",
+        "Research organisations must work with at least one VCSE organisation.",
+        ["established_researcher"],
+        ["vcse_partner"],
+    ),
+    (
+        "summary",
+        "Co-production with voluntary organisations is expected.",
+        [],
+        ["lived_experience", "vcse_partner"],
+    ),
+    ("summary", "Charities cannot be partners.", [], []),
+    # mentions that are neither
+    ("summary", "This research will study the voluntary sector workforce.", [], []),
+    ("summary", "MQ is a registered charity (charity number 1139916).", [], []),
+    ("summary", "Research on intimate partner violence charities' services.", [], []),
+    ("summary", "Knowledge Transfer Partnerships with businesses.", [], []),
+    # researchers and students
+    ("summary", "You must be within 5 years of your PhD.", ["early_career"], []),
+    ("summary", "No more than four years of postdoctoral experience.", ["early_career"], []),
+    ("summary", "Applicants must be no more than 6 years since PhD award.", ["early_career"], []),
+    ("summary", "Funding covers 3 years of PhD fees.", [], []),
+    (
+        "summary",
+        "Open to senior lecturers and principal investigators.",
+        ["established_researcher"],
+        [],
+    ),
+    (
+        "summary",
+        "You must be based at a UK research organisation eligible for UKRI funding.",
+        ["established_researcher"],
+        [],
+    ),
+    (
+        "summary",
+        "Fellowships hosted by a UK research organisation for early career researchers.",
+        ["early_career"],
+        [],
+    ),
+    ("summary", "PhD studentships in mental health.", ["student"], []),
+    ("summary", "Summer internships for undergraduates.", ["student"], []),
+    ("summary", "Research on student mental health.", [], []),
+    ("summary", "Professor Frank Kee wrote a blog post.", [], []),
+    # other flags
+    (
+        "summary",
+        "People with lived experience of mental illness are encouraged to apply.",
+        [],
+        ["lived_experience"],
+    ),
+    ("summary", "Applications must describe patient and public involvement.", [], []),
+    ("summary", "This opportunity is by invitation only.", [], ["invite_only"]),
+    ("summary", "Only invited applicants may submit.", [], ["invite_only"]),
+    ("summary", "You must be invited to apply for this funding opportunity.", [], ["invite_only"]),
+    ("summary", "Full proposals will be invited based on an outline application.", [], []),
+    ("summary", "This is not an invite-only call.", [], []),
+    ("title", "Pre-announcement: new mental health networks", [], ["pre_announcement"]),
+    (
+        "summary",
+        "This is a pre-announcement; the opportunity opens in May.",
+        [],
+        ["pre_announcement"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("where", "text", "roles", "flags"), ROLE_FLAG_TABLE)
+def test_roles_and_flags_truth_table(taxonomy, where, text, roles, flags):
+    tags = tag(item(**{where: text}), taxonomy)
+    assert (tags.roles, tags.flags) == (roles, flags), tags.evidence
+
+
+def test_a_bare_charity_mention_needs_eligibility_context(taxonomy):
+    """In the eligibility text a list of organisation types is enough; in a summary the same
+    words might be the subject of the research, so they need "can apply", "grants for"..."""
+    assert tag(item(eligibility="UK registered charities."), taxonomy).roles == ["vcse"]
+    assert tag(item(summary="UK registered charities."), taxonomy).roles == []
+
+
+def test_institutions_count_as_established_only_without_career_stage(taxonomy):
+    text = "Hosted by a UK university. For PhD students."
+    assert tag(item(summary=text), taxonomy).roles == ["student"]
+    assert tag(item(summary="Hosted by a UK university."), taxonomy).roles == [
+        "established_researcher"
+    ]
+
+
+def test_internships_suit_students(taxonomy):
+    assert tag(item("Summer opportunity", kind="internship"), taxonomy).roles == ["student"]
+
+
+def test_known_limitation_negation_covers_the_whole_clause(taxonomy):
+    """Documented in tagging's docstring: without "but", one negation silences the clause."""
+    text = "Universities are not eligible and charities can apply."
+    assert tag(item(summary=text), taxonomy).roles == []
+
+
+# ---------------------------------------------------------------------- closing dates
+@pytest.mark.parametrize(
+    ("kind", "closes_at", "flags_before", "flags_after"),
+    [
+        ("call", None, [], ["no_closing_date"]),
+        ("call", CLOSES, [], []),
+        ("call", CLOSES, ["no_closing_date"], []),
+        ("call", None, ["closing_date_tbc"], ["closing_date_tbc"]),
+        ("call", None, ["invite_only"], ["invite_only", "no_closing_date"]),
+        ("event", None, [], []),
+        ("internship", None, [], []),
+    ],
+)
+def test_no_closing_date(taxonomy, kind, closes_at, flags_before, flags_after):
+    tags = tag(item("A call", kind=kind, closes_at=closes_at, flags=flags_before), taxonomy)
+    assert tags.flags == flags_after
+
+
+# ---------------------------------------------------------------------- enrich
+def test_enrich_sets_tags_in_place_and_returns_the_item(taxonomy):
+    opportunity = item(
+        "Peer support for veterans",
+        "Charities can apply. Charities can apply.",
+        roles=["early_career"],
+        flags=["closing_date_tbc"],
+        closes_at=None,
+    )
+    result = enrich(opportunity, taxonomy)
+    assert result is opportunity
+    assert opportunity.topics == ["peer-support", "veterans-armed-forces"]
+    assert opportunity.roles == ["early_career", "vcse"]
+    assert opportunity.flags == ["closing_date_tbc"]
+    again = enrich(replace(opportunity), taxonomy)
+    assert (again.topics, again.roles, again.flags) == (
+        opportunity.topics,
+        opportunity.roles,
+        opportunity.flags,
+    )
+
+
+def test_tags_explain_themselves(taxonomy):
+    tags = tag(item("Suicide prevention grants", eligibility="Charities can apply."), taxonomy)
+    assert tags == Tags(["suicide-self-harm"], ["vcse"], [])
+    assert tags.evidence["topic:suicide-self-harm"] == ["suicide prevention (title)"]
+    assert tags.evidence["role:vcse"] == ["charity"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(title=st.text(max_size=80), summary=st.text(max_size=400), eligibility=st.text(max_size=200))
+def test_tagging_never_raises_and_returns_known_sorted_tags(title, summary, eligibility):
+    tags = tag(item(title, summary, eligibility, closes_at=None), Taxonomy.load())
+    for values, known in ((tags.roles, ROLES), (tags.flags, FLAGS)):
+        assert values == sorted(set(values))
+        assert set(values) <= set(known)
+    assert tags.topics == sorted(set(tags.topics))
