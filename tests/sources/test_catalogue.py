@@ -259,3 +259,12 @@ def test_html_entry_without_selectors_fails_when_built_naming_it(tmp_path):
     config = load_catalogue(path).get("page")
     with pytest.raises(SelectorConfigError, match="source 'page' \\(type html\\)"):
         build_source(config)
+
+
+def test_default_catalogue_topics_are_taxonomy_topics():
+    """A source's topics are copied onto its items, so they must be real topic slugs."""
+    from bot.core.taxonomy import Taxonomy
+
+    slugs = set(Taxonomy.load().slugs)
+    for config in load_catalogue():
+        assert set(config.topics) <= slugs, config.name
