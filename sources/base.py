@@ -98,7 +98,9 @@ class Source:
         return self.config.name
 
     def start_urls(self) -> list[str]:
-        return [self.config.url]
+        """Where a poll begins: the configured URL, or ``options["start_urls"]`` (offline
+        mode points a source at its saved pages this way)."""
+        return list(self.config.options.get("start_urls") or [self.config.url])
 
     def parse(self, body: bytes, url: str) -> ParseResult:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -110,6 +112,11 @@ class Source:
     def parse_detail(self, body: bytes, url: str, item: Opportunity) -> Opportunity:
         """Enrich ``item`` from its detail page; the default keeps it as it is."""
         return item
+
+    def detail_items(self, body: bytes, url: str, item: Opportunity) -> list[Opportunity]:
+        """The enriched item first, then anything else its page announces (briefing
+        webinars and networking events linked to the call). The poller calls this."""
+        return [self.parse_detail(body, url, item)]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.config.name!r})"

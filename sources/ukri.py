@@ -83,10 +83,15 @@ class UkriSource(Source):
 
     def parse_detail(self, body: bytes, url: str, item: Opportunity) -> Opportunity:
         """``item`` completed from its opportunity page: dates, funders, money, eligibility."""
+        return self.detail_items(body, url, item)[0]
+
+    def detail_items(self, body: bytes, url: str, item: Opportunity) -> list[Opportunity]:
+        """The completed ``item``, then the briefing webinars its page announces."""
         soup = _soup(body)
         if soup.select_one("dl.opportunity__summary") is None:
             raise ParseError(f"{url}: no dl.opportunity__summary on the opportunity page")
-        return _merge(item, self._detail(soup, url, b"</html" in body.lower()))
+        merged = _merge(item, self._detail(soup, url, b"</html" in body.lower()))
+        return [merged, *(e for e in _events(soup, merged) if self.keeps(e))]
 
     # ------------------------------------------------------------ the three page types
     def _listing(

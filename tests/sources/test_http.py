@@ -1,0 +1,347 @@
+"""The fetcher against a loopback website that misbehaves on request."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import pytest
+
+from sources.base import FetchError, RobotsDisallowed
+from sources.http import Fetcher, build_http_client, default_user_agent
+from tests.helpers.fake_website import FakeWebsite, Route, refused_url
+
+CONTACT = "https://example.org/signpost"
+PAGE = "<html><body><ul class='calls'><li>One</li></ul></body></html>"
+MODIFIED = "Fri, 28 Mar 2025 09:00:00 GMT"
+
+
+class Sleeps:
+    """Stands in for asyncio.sleep between retries, remembering what it was asked."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+@pytest.fixture
+async def site():
+    async with FakeWebsite() as website:
+        yield website
+
+
+@pytest.fixture
+async def client():
+    timeout = httpx.Timeout(0.5, connect=0.5)
+    async with build_http_client(default_user_agent(CONTACT), timeout=timeout) as http:
+        yield http
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+@pytest.fixture
+def fetcher(client, sleeps) -> Fetcher:
+    return Fetcher(client, min_gap=0.0, sleep=sleeps)
+
+
+def test_client_is_built_with_timeouts_redirect_limit_and_user_agent():
+    http = build_http_client(default_user_agent(CONTACT))
+    assert http.timeout.connect == 10.0
+    assert http.timeout.read == 30.0
+    assert http.follow_redirects is True
+    assert http.max_redirects == 5
+    assert http.headers["User-Agent"].startswith("SignpostBot/")
+    assert CONTACT in http.headers["User-Agent"]
+
+
+async def test_page_comes_back_with_body_and_validators(site, fetcher):
+    site.serve("/calls", PAGE, etag='"v1"', last_modified=MODIFIED)
+    result = await fetcher.fetch(site.url("/calls"))
+    assert result.ok, result.error
+    assert (result.status, result.body.decode()) == (200, PAGE)
+    assert (result.etag, result.last_modified) == ('"v1"', MODIFIED)
+    assert result.content_type == "text/html; charset=utf-8"
+    assert CONTACT in site.hits("/calls")[0].headers["user-agent"]
+
+
+async def test_etag_sent_back_gives_not_modified(site, fetcher):
+    site.serve("/calls", PAGE, etag='"v1"')
+    result = await fetcher.fetch(site.url("/calls"), etag='"v1"')
+    assert result.ok and result.not_modified
+    assert (result.status, result.body, result.etag) == (304, b"", '"v1"')
+    assert site.hits("/calls")[0].headers["if-none-match"] == '"v1"'
+
+
+async def test_last_modified_sent_back_gives_not_modified(site, fetcher):
+    site.serve("/calls", PAGE, last_modified=MODIFIED)
+    result = await fetcher.fetch(site.url("/calls"), last_modified=MODIFIED)
+    assert result.not_modified
+    assert site.hits("/calls")[0].headers["if-modified-since"] == MODIFIED
+
+
+async def test_changed_page_answers_200_despite_old_etag(site, fetcher):
+    site.serve("/calls", PAGE, etag='"v2"')
+    result = await fetcher.fetch(site.url("/calls"), etag='"v1"')
+    assert not result.not_modified
+    assert result.etag == '"v2"'
+
+
+async def test_robots_is_fetched_once_per_host_and_obeyed(site, fetcher):
+    site.robots("User-agent: *\nDisallow: /private/\n")
+    for path in ("/a", "/b", "/c"):
+        site.serve(path, PAGE)
+    results = await asyncio.gather(*(fetcher.fetch(site.url(p)) for p in ("/a", "/b", "/c")))
+    denied = await fetcher.fetch(site.url("/private/page"))
+    assert all(result.ok for result in results)
+    assert isinstance(denied.error, RobotsDisallowed)
+    assert str(denied.error).startswith("robots.txt disallows ")
+    assert len(site.hits("/robots.txt")) == 1
+    assert site.hits("/private/page") == []
+
+
+async def test_robots_rules_for_our_agent_apply(site, fetcher):
+    site.robots("User-agent: SignpostBot\nDisallow: /\n\nUser-agent: *\nAllow: /\n")
+    site.serve("/a", PAGE)
+    result = await fetcher.fetch(site.url("/a"))
+    assert isinstance(result.error, RobotsDisallowed)
+
+
+async def test_missing_robots_allows_everything(site, fetcher):
+    site.serve("/a", PAGE)  # /robots.txt answers 404
+    assert (await fetcher.fetch(site.url("/a"))).ok
+    assert len(site.hits("/robots.txt")) == 1
+
+
+async def test_robots_server_error_is_a_temporary_failure_not_a_disallow(site, fetcher):
+    site.fail("/robots.txt", 503)
+    site.serve("/a", PAGE)
+    first = await fetcher.fetch(site.url("/a"))
+    second = await fetcher.fetch(site.url("/a"))
+    assert isinstance(first.error, FetchError)
+    assert not isinstance(first.error, RobotsDisallowed)
+    assert "robots.txt" in str(first.error) and "503" in str(first.error)
+    assert not second.ok
+    assert site.hits("/a") == []
+    assert len(site.hits("/robots.txt")) == 1  # the failure is cached for robots_retry
+
+
+async def test_robots_copy_is_kept_while_the_file_is_unavailable(site, client, sleeps):
+    fetcher = Fetcher(client, min_gap=0.0, sleep=sleeps, robots_ttl=0.0)
+    site.route(
+        "/robots.txt",
+        Route(body=b"User-agent: *\nDisallow: /private/\n", content_type="text/plain"),
+        Route(status=503),
+    )
+    site.serve("/a", PAGE)
+    assert (await fetcher.fetch(site.url("/a"))).ok
+    again = await fetcher.fetch(site.url("/private/x"))  # TTL passed; robots now 503
+    assert isinstance(again.error, RobotsDisallowed)
+    assert len(site.hits("/robots.txt")) == 2
+
+
+async def test_server_errors_are_retried_with_growing_backoff(site, fetcher, sleeps):
+    site.route("/flaky", Route(status=503), Route(status=502), Route(body=PAGE.encode()))
+    result = await fetcher.fetch(site.url("/flaky"))
+    assert result.ok
+    assert len(site.hits("/flaky")) == 3
+    assert len(sleeps.calls) == 2
+    assert 0.5 <= sleeps.calls[0] <= 1.0
+    assert 1.0 <= sleeps.calls[1] <= 2.0
+
+
+async def test_persistent_500_gives_up_after_max_attempts(site, fetcher, sleeps):
+    site.fail("/down", 500)
+    result = await fetcher.fetch(site.url("/down"))
+    assert isinstance(result.error, FetchError)
+    assert str(result.error) == f"HTTP 500 from {site.url('/down')} (gave up after 3 attempts)"
+    assert result.status == 500
+    assert len(site.hits("/down")) == 3
+    assert len(sleeps.calls) == 2
+
+
+async def test_client_errors_are_not_retried(site, fetcher, sleeps):
+    result = await fetcher.fetch(site.url("/nowhere"))
+    assert str(result.error) == f"HTTP 404 from {site.url('/nowhere')}"
+    assert len(site.hits("/nowhere")) == 1
+    assert sleeps.calls == []
+
+
+async def test_429_waits_at_least_retry_after(site, fetcher, sleeps):
+    site.route("/busy", Route(status=429, headers={"Retry-After": "7"}), Route(body=b"<p>ok</p>"))
+    result = await fetcher.fetch(site.url("/busy"))
+    assert result.ok
+    assert sleeps.calls == [7.0]
+
+
+async def test_429_with_a_long_retry_after_is_left_for_the_next_poll(site, fetcher, sleeps):
+    site.too_many("/busy", retry_after="3600")
+    result = await fetcher.fetch(site.url("/busy"))
+    assert "HTTP 429" in str(result.error) and "Retry-After 3600 s" in str(result.error)
+    assert len(site.hits("/busy")) == 1
+    assert sleeps.calls == []
+
+
+async def test_timeout_is_retried_then_reported(site, client, sleeps):
+    fetcher = Fetcher(client, min_gap=0.0, sleep=sleeps, max_attempts=2)
+    site.hang("/slow")
+    result = await fetcher.fetch(site.url("/slow"))
+    assert str(result.error).startswith(f"timed out fetching {site.url('/slow')}")
+    assert "gave up after 2 attempts" in str(result.error)
+    assert len(site.hits("/slow")) == 2
+
+
+async def test_connection_refused_fails_at_robots_without_hammering(fetcher, sleeps):
+    url = refused_url("/calls")
+    result = await fetcher.fetch(url)
+    assert isinstance(result.error, FetchError)
+    assert not isinstance(result.error, RobotsDisallowed)
+    assert str(result.error).startswith(f"robots.txt at {url.removesuffix('/calls')}/robots.txt")
+    assert "is unreachable" in str(result.error)
+    assert sleeps.calls == []  # an unreachable host is retried at the next poll, with backoff
+
+
+async def test_connection_closed_without_an_answer_is_retried_then_reported(site, fetcher, sleeps):
+    site.close("/hangup")
+    result = await fetcher.fetch(site.url("/hangup"))
+    assert str(result.error).startswith(f"connection failed for {site.url('/hangup')}")
+    assert len(site.hits("/hangup")) == 3
+    assert len(sleeps.calls) == 2
+
+
+async def test_body_cut_short_is_a_fetch_error(site, fetcher):
+    site.truncate("/cut", PAGE[:30], declared=len(PAGE))
+    result = await fetcher.fetch(site.url("/cut"))
+    assert "connection failed" in str(result.error)
+
+
+@pytest.mark.parametrize("declare", [False, True], ids=["streamed", "content-length"])
+async def test_body_over_the_cap_is_refused(site, fetcher, declare):
+    site.huge("/big", declare=declare)
+    started = time.monotonic()
+    result = await fetcher.fetch(site.url("/big"))
+    assert str(result.error) == f"response from {site.url('/big')} is larger than the 10 MB limit"
+    assert time.monotonic() - started < 5
+
+
+async def test_small_cap_stops_reading_a_stream_early(site, client):
+    fetcher = Fetcher(client, min_gap=0.0, max_bytes=100_000)
+    site.huge("/big", size=50 * 1024 * 1024)
+    result = await fetcher.fetch(site.url("/big"))
+    assert "larger than the 0.095" in str(result.error)
+
+
+@pytest.mark.parametrize("media", ["application/pdf", "image/png"])
+async def test_wrong_content_type_is_refused(site, fetcher, media):
+    site.serve("/doc", b"%PDF-1.7", content_type=media)
+    result = await fetcher.fetch(site.url("/doc"))
+    assert str(result.error) == f"wrong content type {media} from {site.url('/doc')}"
+
+
+@pytest.mark.parametrize(
+    "media",
+    [
+        "application/rss+xml",
+        "application/atom+xml; charset=utf-8",
+        "text/calendar",
+        "application/json",
+        "application/xhtml+xml",
+        "application/vnd.custom+xml",
+    ],
+)
+async def test_feed_calendar_and_json_types_are_accepted(site, fetcher, media):
+    site.serve("/feed", b"<rss/>", content_type=media)
+    assert (await fetcher.fetch(site.url("/feed"))).ok
+
+
+async def test_caller_can_narrow_what_it_accepts(site, fetcher):
+    site.serve("/page", PAGE)
+    site.serve("/feed", b"<rss/>", content_type="application/rss+xml")
+    result = await fetcher.fetch(site.url("/page"), accept={"text/calendar"})
+    feed = await fetcher.fetch(site.url("/feed"), accept={"text/calendar"})
+    assert "wrong content type text/html" in str(result.error)
+    assert "wrong content type application/rss+xml" in str(feed.error)
+
+
+async def test_redirect_is_followed_and_result_keeps_the_asked_url(site, fetcher):
+    site.redirect("/old", "/new")
+    site.serve("/new", PAGE)
+    result = await fetcher.fetch(site.url("/old"))
+    assert result.ok and result.body.decode() == PAGE
+    assert result.url == site.url("/old")
+
+
+async def test_redirect_loop_is_cut_off(site, fetcher, sleeps):
+    site.redirect("/loop/a", "/loop/b")
+    site.redirect("/loop/b", "/loop/a")
+    result = await fetcher.fetch(site.url("/loop/a"))
+    assert str(result.error) == f"too many redirects (>5) from {site.url('/loop/a')}"
+    assert len(site.hits("/loop/a")) + len(site.hits("/loop/b")) == 6
+    assert sleeps.calls == []
+
+
+async def test_redirect_into_a_disallowed_path_is_refused(site, fetcher):
+    site.robots("User-agent: *\nDisallow: /private/\n")
+    site.redirect("/go", "/private/x")
+    result = await fetcher.fetch(site.url("/go"))
+    assert isinstance(result.error, RobotsDisallowed)
+    assert site.hits("/private/x") == []
+
+
+async def test_bad_urls_become_errors_not_exceptions(fetcher):
+    for url in ("ftp://example.org/file", "not a url", "http://"):
+        result = await fetcher.fetch(url)
+        assert isinstance(result.error, FetchError), url
+
+
+async def test_one_host_never_gets_more_than_two_requests_at_once(site, client):
+    fetcher = Fetcher(client, per_host=2, min_gap=0.05)
+    paths = [f"/p{n}" for n in range(6)]
+    for path in paths:
+        site.route(path, Route(body=PAGE.encode(), delay=0.4))
+    results = await asyncio.gather(*(fetcher.fetch(site.url(path)) for path in paths))
+    assert all(result.ok for result in results)
+    assert site.max_concurrency() == 2
+
+
+async def test_request_starts_to_one_host_are_spaced_by_the_gap(site, client):
+    fetcher = Fetcher(client, per_host=2, min_gap=0.25)
+    paths = [f"/p{n}" for n in range(4)]
+    for path in paths:
+        site.serve(path, PAGE)
+    await asyncio.gather(*(fetcher.fetch(site.url(path)) for path in paths))
+    # Seen from the server, so loopback scheduling jitter (a few ms) can shave the gap.
+    assert site.min_gap() >= 0.25 - 0.04
+    starts = sorted(request.started for request in site.requests)
+    assert starts[-1] - starts[0] >= 4 * 0.25 - 0.04  # robots.txt and four pages
+
+
+async def test_other_hosts_are_not_held_up_by_a_busy_one(client):
+    fetcher = Fetcher(client, per_host=2, min_gap=0.3)
+    async with FakeWebsite() as busy, FakeWebsite() as quiet:
+        for path in ("/1", "/2", "/3"):
+            busy.serve(path, PAGE)
+        quiet.serve("/1", PAGE)
+        started = time.monotonic()
+        await asyncio.gather(
+            *(fetcher.fetch(busy.url(path)) for path in ("/1", "/2", "/3")),
+            fetcher.fetch(quiet.url("/1")),
+        )
+    # busy: robots, /1, /2, /3 at 0.3 s spacing; quiet: robots then /1 at 0.3 s
+    assert quiet.hits("/1")[0].started - started < 0.5
+    assert max(r.started for r in busy.requests) - started >= 0.85
+    assert busy.min_gap() >= 0.3 - 0.04
+
+
+async def test_crawl_delay_longer_than_the_gap_is_obeyed(site, client):
+    fetcher = Fetcher(client, min_gap=0.0)
+    site.robots("User-agent: *\nCrawl-delay: 0.3\n")
+    site.serve("/a", PAGE)
+    site.serve("/b", PAGE)
+    await asyncio.gather(fetcher.fetch(site.url("/a")), fetcher.fetch(site.url("/b")))
+    assert site.min_gap() >= 0.3 - 0.04
