@@ -1,9 +1,9 @@
 """The long-running process: build everything in order, run, and stop in reverse order.
 
-Nothing happens at import time. ``serve`` builds settings-driven components on one event
-loop — storage (migrated on start), the shared HTTP client, the scheduler and whichever
-transports are configured — and tears them down within ``SHUTDOWN_SECONDS`` of SIGINT or
-SIGTERM.
+Nothing happens at import time. ``serve`` opens storage (migrating it), builds the runtime
+(shared HTTP client, sources, pipeline, commands, dispatcher), starts the components —
+the configured transports, the health endpoint — then the scheduler and the dispatcher, and
+on SIGINT/SIGTERM tears them down within ``SHUTDOWN_SECONDS``.
 """
 
 from __future__ import annotations
@@ -12,39 +12,16 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+import sys
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
+from bot.runtime import Component, build_runtime, schedule_jobs
 from bot.settings import Settings
 from storage.store import Store
 
 log = logging.getLogger("signpost")
 
 SHUTDOWN_SECONDS = 5.0
-
-# A component hook: given the running services, start something and return its stopper.
-Starter = Callable[["Services"], Awaitable[Callable[[], Awaitable[None]] | None]]
-
-
-@dataclass(slots=True)
-class Services:
-    """What the running bot is made of; handed to transports, jobs and health checks."""
-
-    settings: Settings
-    store: Store
-    http: object
-    scheduler: AsyncIOScheduler
-    offline: bool = False
-    extras: dict[str, object] = field(default_factory=dict)
-
-
-def user_agent(settings: Settings) -> str:
-    from bot import __version__
-
-    return f"SignpostBot/{__version__} (+{settings.contact_url})"
 
 
 def _install_signal_handlers(stop: asyncio.Event) -> list[signal.Signals]:
@@ -57,50 +34,74 @@ def _install_signal_handlers(stop: asyncio.Event) -> list[signal.Signals]:
     return installed
 
 
+def default_components(settings: Settings) -> list[Component]:
+    """The transports the settings ask for; the console when no chat token is set."""
+    components: list[Component] = []
+    if settings.health_port is not None:
+        from bot.health import health_component
+
+        components.append(health_component)
+    if settings.telegram_configured:
+        from bot.telegram import telegram_component
+
+        components.append(telegram_component)
+    if settings.slack_configured:
+        from bot.slack import slack_component
+
+        components.append(slack_component)
+    if not components or not (settings.telegram_configured or settings.slack_configured):
+        from bot.console import console_component
+
+        components.append(console_component(interactive=sys.stdin.isatty()))
+    return components
+
+
 async def serve(
     settings: Settings,
     *,
     offline: bool = False,
     stop: asyncio.Event | None = None,
-    components: list[Starter] | None = None,
+    components: list[Component] | None = None,
 ) -> None:
     """Run the bot until ``stop`` is set (or a signal arrives), then shut down cleanly."""
-    from sources.http import build_http_client
-
     stop = stop or asyncio.Event()
     signals = _install_signal_handlers(stop)
     stack = AsyncExitStack()
+    dispatcher_task = None
     try:
         store = Store.from_url(settings.database_url)
         stack.push_async_callback(store.close)
         revision = await store.upgrade()
         log.info("database ready (%s, schema revision %s)", store.dialect, revision)
-
-        transport = None
-        if offline:
-            from sources.offline import SnapshotTransport
-
-            transport = SnapshotTransport.from_package()
-        http = build_http_client(user_agent(settings), transport=transport)
-        stack.push_async_callback(http.aclose)
-
-        scheduler = AsyncIOScheduler(timezone="UTC")
-        scheduler.start()
-        stack.callback(scheduler.shutdown, wait=False)
-
-        services = Services(settings, store, http, scheduler, offline=offline)
+        runtime = await build_runtime(settings, store, offline=offline, stop=stop)
+        stack.push_async_callback(runtime.http.aclose)
         for line in settings.describe_transports():
             log.info(line)
-        for start_component in components or []:
-            stopper = await start_component(services)
+        if offline:
+            log.info(
+                "offline: %d sources replay their snapshots; the clock reads %s",
+                len(runtime.sources),
+                runtime.clock.now().isoformat(),
+            )
+        for start in default_components(settings) if components is None else components:
+            stopper = await start(runtime)
             if stopper is not None:
                 stack.push_async_callback(stopper)
-        log.info("Signpost is running%s; press Ctrl-C to stop", " (offline)" if offline else "")
+        schedule_jobs(runtime)
+        runtime.scheduler.start()
+        stack.callback(runtime.scheduler.shutdown, wait=False)
+        dispatcher_task = asyncio.create_task(
+            runtime.dispatcher.run_forever(stop), name="dispatcher"
+        )
+        log.info("Signpost is running%s; press Ctrl-C to stop", " offline" if offline else "")
         await stop.wait()
         log.info("stopping")
     finally:
         try:
             async with asyncio.timeout(SHUTDOWN_SECONDS):
+                if dispatcher_task is not None:
+                    stop.set()
+                    await dispatcher_task
                 await stack.aclose()
         except TimeoutError:
             log.warning("shutdown took longer than %.0f s; exiting anyway", SHUTDOWN_SECONDS)

@@ -107,9 +107,37 @@ def db_restore(
     typer.echo(f"restored from {path}")
 
 
+@app.command()
+def demo() -> None:
+    """The whole bot offline in this terminal: alerts, /calls, /glossary (a fresh database)."""
+    import tempfile
+
+    from bot.app import serve
+    from bot.console import console_component
+
+    settings = _settings()
+    _logging(settings.model_copy(update={"log_level": "WARNING"}))
+    with tempfile.TemporaryDirectory(prefix="signpost-demo-") as folder:
+        demo_settings = settings.model_copy(
+            update={
+                "database_url": f"sqlite:///{folder}/demo.db",
+                "telegram_bot_token": None,
+                "slack_bot_token": None,
+                "health_port": None,
+            }
+        )
+        components = [console_component(interactive=True, demo=True)]
+        asyncio.run(serve(demo_settings, offline=True, components=components))
+
+
 def main() -> None:
     """Console-script entry point."""
+
     try:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+# The data commands live in their own module and register themselves on ``app``.
+from bot import cli_data  # noqa: E402, F401

@@ -92,6 +92,7 @@ def configure_logging(
     root.addHandler(handler)
     root.setLevel(level)
     # Request lines from HTTP libraries are noise at INFO and carry tokens in URLs.
-    for noisy in ("httpx", "httpcore", "apscheduler.executors", "aiosqlite", "telegram.ext"):
+    noisy_loggers = ("httpx", "httpcore", "apscheduler", "aiosqlite", "telegram.ext", "alembic")
+    for noisy in noisy_loggers:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
     return handler

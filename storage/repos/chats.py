@@ -237,6 +237,10 @@ class ChatRepo:
             query = query.where(ChatRow.platform == platform)
         return list(await self.session.scalars(query))
 
+    async def term_of_week_chat_ids(self) -> list[int]:
+        query = select(ChatRow.id).where(ChatRow.active.is_(True), ChatRow.term_of_week.is_(True))
+        return list(await self.session.scalars(query.order_by(ChatRow.id)))
+
     async def subscription_version(self) -> tuple:
         """A cheap fingerprint of the subscription set, to know when an index is stale."""
         from sqlalchemy import func

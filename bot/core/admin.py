@@ -1,0 +1,80 @@
+"""Commands for Signpost's administrators (``SIGNPOST_ADMINS``): health, polling, broadcast."""
+
+from __future__ import annotations
+
+import hashlib
+
+from bot.core.context import Context, Services
+from bot.core.formatting import when
+from bot.core.replies import Reply, Section
+
+
+async def status(ctx: Context, services: Services, args: str) -> Reply:
+    now = services.clock.now()
+    async with services.store.unit() as unit:
+        health = await unit.polling.all()
+        depth, oldest = await unit.outbox.depth(now)
+        outbox = await unit.outbox.counts()
+        by_status = await unit.opportunities.count_by_status()
+        subs = await unit.chats.count_by_platform()
+        suggestions = await unit.glossary.open_suggestions()
+    failing = [h for h in health if h.consecutive_failures]
+    suspect = [h for h in health if h.markup_suspect]
+    lines = [
+        f"Opportunities: {', '.join(f'{k} {v}' for k, v in sorted(by_status.items())) or 'none'}",
+        f"Subscriptions: {', '.join(f'{k} {v}' for k, v in sorted(subs.items())) or 'none'}",
+        f"Queue: {depth} waiting, oldest {oldest:.0f} s; dead letters {outbox.get('dead', 0)}",
+        f"Sources: {len(health)} polled, {len(failing)} failing, {len(suspect)} maybe changed",
+        f"Glossary suggestions waiting: {len(suggestions)}",
+    ]
+    sections = [Section(heading="Signpost status", lines=lines)]
+    for h in failing + suspect:
+        sections.append(Section(heading=h.name, lines=[h.last_error or "no items parsed"]))
+    return Reply(sections=sections)
+
+
+async def sources(ctx: Context, services: Services, args: str) -> Reply:
+    async with services.store.unit() as unit:
+        health = {h.name: h for h in await unit.polling.all()}
+    lines = []
+    for name in services.source_names():
+        h = health.get(name)
+        if h is None:
+            lines.append(f"{name}: not polled yet")
+            continue
+        state = "ok" if not h.consecutive_failures else f"{h.consecutive_failures} failures"
+        if h.markup_suspect:
+            state = "markup may have changed"
+        last = when(h.last_success_at) if h.last_success_at else "never"
+        lines.append(f"{name}: {state}; last success {last}; items {h.items_last_parsed}")
+    return Reply(text="Sources", sections=[Section(lines=lines or ["none configured"])])
+
+
+async def poll(ctx: Context, services: Services, args: str) -> Reply:
+    if services.poll_now is None:
+        return Reply(text="Polling on demand is not available in this process.")
+    names = args.split()
+    known = set(services.source_names())
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        return Reply(text=f"Unknown source {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return Reply(text=await services.poll_now(names))
+
+
+async def broadcast(ctx: Context, services: Services, args: str) -> Reply:
+    text = args.strip()
+    if not text:
+        return Reply(text="Usage: /broadcast MESSAGE")
+    now = services.clock.now()
+    key = "broadcast:" + hashlib.sha256(f"{now.date()}|{text}".encode()).hexdigest()[:16]
+    queued = 0
+    async with services.store.unit() as unit:
+        for chat_id in await unit.chats.active_chat_ids():
+            queued += await unit.outbox.enqueue(
+                chat_id=chat_id,
+                reason="broadcast",
+                dedupe_key=key,
+                now=now,
+                payload={"text": text[:3000]},
+            )
+    return Reply(text=f"Broadcast queued for {queued} chats.")

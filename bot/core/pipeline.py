@@ -1,0 +1,167 @@
+"""From parsed items to queued alerts, in one transaction per batch.
+
+normalise (status against the clock) -> enrich (topics, roles, flags, glossary terms,
+search text) -> upsert with change detection -> match new items against the subscription
+index -> outbox rows (and tracking rows) in the same transaction, so a crash can neither
+lose an alert nor queue one twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.clock import Clock
+from bot.core.glossary import Glossary
+from bot.core.matching import Match, SubscriptionIndex
+from bot.core.model import Opportunity
+from bot.core.tagging import enrich
+from bot.core.taxonomy import Taxonomy
+from sources.base import Source
+from sources.normalise import derive_status
+from sources.poller import IngestStats
+from storage.store import Store, Unit
+
+log = logging.getLogger("signpost.pipeline")
+
+URGENT_WITHIN = timedelta(days=7)
+
+
+@dataclass(slots=True)
+class Vocabulary:
+    """The taxonomy and glossary the pipeline tags with; loaded once per process."""
+
+    taxonomy: Taxonomy
+    glossary: Glossary
+
+    @classmethod
+    def load(cls) -> Vocabulary:
+        return cls(Taxonomy.load(), Glossary.load())
+
+    def topic_labels(self) -> dict[str, str]:
+        return {topic.slug: topic.label for topic in self.taxonomy.topics}
+
+
+def search_text(item: Opportunity, vocabulary: Vocabulary) -> str:
+    """Funders, topic labels and synonyms and eligibility: found by search, not displayed."""
+    words = list(item.funders)
+    for slug in item.topics:
+        topic = vocabulary.taxonomy.get(slug)
+        if topic is not None:
+            words.append(topic.label)
+            words.extend(topic.synonyms)
+    words.append(item.eligibility)
+    return " ".join(w for w in words if w)
+
+
+def prepare(item: Opportunity, source: Source, vocabulary: Vocabulary, clock: Clock) -> str:
+    """Normalise and enrich ``item`` in place; return its search text."""
+    config = source.config
+    item.topics = sorted(set(item.topics) | set(config.topics))
+    if config.funders and not item.funders:
+        item.funders = list(config.funders)
+    item.status = derive_status(clock.now(), item.opens_at, item.closes_at, item.status)
+    enrich(item, vocabulary.taxonomy)
+    text = " ".join((item.title, item.summary, item.eligibility))
+    # Funder names already show in the alert; the notes explain the jargon instead.
+    found = vocabulary.glossary.find_in_text(text, limit=3, groups=("research", "vcse"))
+    item.glossary_terms = [e.slug for e in found]
+    return search_text(item, vocabulary)
+
+
+def _matters(change: str, item: Opportunity) -> bool:
+    """A moved deadline, a (re)opening, or a new opening date for what is not open yet."""
+    if change == "closes_at" or change.endswith("->open"):
+        return True
+    return change == "opens_at" and item.status != "open"
+
+
+class Ingestor:
+    """The ``ingest`` callable the poller hands each source's items to."""
+
+    def __init__(self, store: Store, clock: Clock, vocabulary: Vocabulary) -> None:
+        self.store = store
+        self.clock = clock
+        self.vocabulary = vocabulary
+        self._index: SubscriptionIndex | None = None
+        self._index_version: tuple | None = None
+
+    async def index(self, unit: Unit) -> SubscriptionIndex:
+        """The subscription index, rebuilt only when subscriptions or chats changed."""
+        version = await unit.chats.subscription_version()
+        if self._index is None or version != self._index_version:
+            subscriptions = await unit.chats.active_subscriptions()
+            self._index = SubscriptionIndex(subscriptions, self.vocabulary.topic_labels())
+            self._index_version = version
+        return self._index
+
+    async def __call__(self, source: Source, items: list[Opportunity]) -> IngestStats:
+        stats = IngestStats()
+        now = self.clock.now()
+        prepared = [(item, prepare(item, source, self.vocabulary, self.clock)) for item in items]
+        async with self.store.unit() as unit:
+            index = await self.index(unit)
+            for item, text in prepared:
+                result = await unit.opportunities.upsert(item, now=now, search_text=text)
+                item.id = result.id
+                if result.outcome == "new":
+                    stats.new += 1
+                    if result.duplicate_of_id is None:
+                        await self.queue_new(unit, item, index.match(item))
+                elif result.outcome == "updated":
+                    stats.updated += 1
+                    if result.changes and result.duplicate_of_id is None:
+                        await self.queue_update(unit, item, result.changes)
+                else:
+                    stats.unchanged += 1
+        return stats
+
+    async def queue_new(self, unit: Unit, item: Opportunity, matches: list[Match]) -> int:
+        """One alert per chat, whichever of its subscriptions matched; held for a digest
+        unless a subscription is instant or the deadline is within a week."""
+        now = self.clock.now()
+        by_chat: dict[int, list[Match]] = {}
+        for match in matches:
+            by_chat.setdefault(match.subscription.chat_id, []).append(match)
+        urgent = item.closes_at is not None and item.closes_at - now <= URGENT_WITHIN
+        queued = 0
+        for chat_id, chat_matches in by_chat.items():
+            instant = urgent or any(m.subscription.mode == "instant" for m in chat_matches)
+            reasons: list[str] = []
+            for match in chat_matches:
+                reasons += [r for r in match.reasons if r not in reasons]
+            days = sorted({d for m in chat_matches for d in m.subscription.reminder_days})
+            queued += await unit.outbox.enqueue(
+                chat_id=chat_id,
+                opportunity_id=item.id,
+                reason="urgent" if urgent else "new",
+                dedupe_key=f"new:{item.id}",
+                payload={"why": " · ".join(reasons)},
+                now=now,
+                held=not instant,
+            )
+            await unit.tracking.track(chat_id, item.id, now=now, reminder_days=days or [14, 3])
+        return queued
+
+    async def queue_update(self, unit: Unit, item: Opportunity, changes: list[str]) -> int:
+        """Tell chats that had the original, when the change matters to them."""
+        notable = [change for change in changes if _matters(change, item)]
+        if not notable or item.status == "closed":
+            return 0
+        now = self.clock.now()
+        key = hashlib.sha256(
+            f"{item.closes_at}|{item.opens_at}|{item.status}".encode()
+        ).hexdigest()[:16]
+        queued = 0
+        for chat_id in await unit.tracking.chats_tracking(item.id):
+            queued += await unit.outbox.enqueue(
+                chat_id=chat_id,
+                opportunity_id=item.id,
+                reason="update",
+                dedupe_key=f"update:{item.id}:{key}",
+                payload={"changes": notable},
+                now=now,
+            )
+        return queued

@@ -1,0 +1,251 @@
+"""Subscribing: guided (topics, then role, then mode) or in one line, and managing them.
+
+The guided flow keeps its draft in the button data itself — a bit mask of chosen topics,
+then the role, then the mode — so no server-side state is needed and any replica can take
+the next tap. Every step edits the same message.
+"""
+
+from __future__ import annotations
+
+from bot.core.context import MAX_INPUT, Context, Services
+from bot.core.formatting import money
+from bot.core.model import MODES, ROLES, Subscription
+from bot.core.replies import Button, Reply, Section
+from sources.funders import canonical_funder
+
+ROLE_NAMES = {
+    "vcse": "Charity / VCSE staff",
+    "early_career": "Early-career researcher",
+    "established_researcher": "Established researcher",
+    "student": "Student / young professional",
+}
+MODE_NAMES = {"instant": "As they appear", "daily": "Daily digest", "weekly": "Weekly digest"}
+KIND_NAMES = {"call": "calls", "internship": "internships", "event": "events", "news": "news"}
+
+
+def _topics(services: Services) -> list:
+    return list(services.vocabulary.taxonomy.topics)
+
+
+def _mask_topics(mask: int, services: Services) -> list[str]:
+    return [t.slug for i, t in enumerate(_topics(services)) if mask >> i & 1]
+
+
+def _action(step: str, mask: int, role: str = "-", mode: str = "-", edit: int = 0) -> str:
+    """``sub:<step>:<topic mask>:<role>:<mode>:<subscription being edited or 0>`` — under
+    Telegram's 64-byte limit for every topic count we ship."""
+    return f"sub:{step}:{mask:x}:{role}:{mode}:{edit}"
+
+
+def topics_step(mask: int, services: Services, *, edit: bool, editing: int = 0) -> Reply:
+    buttons = []
+    for i, topic in enumerate(_topics(services)):
+        ticked = mask >> i & 1
+        label = ("✓ " if ticked else "") + topic.label
+        buttons.append(Button(label, action=_action("t", mask ^ (1 << i), edit=editing)))
+    buttons.append(Button("Next ›", action=_action("r", mask, edit=editing)))
+    chosen = len(_mask_topics(mask, services))
+    return Reply(
+        text="Step 1 of 3 — which topics? Tap to tick, then Next."
+        + (f" ({chosen} chosen)" if chosen else " (none chosen means all topics)"),
+        buttons=buttons,
+        edit=edit,
+    )
+
+
+def role_step(mask: int, editing: int) -> Reply:
+    buttons = [
+        Button(name, action=_action("m", mask, role, edit=editing))
+        for role, name in ROLE_NAMES.items()
+    ]
+    buttons.append(Button("Any role", action=_action("m", mask, "any", edit=editing)))
+    buttons.append(Button("‹ Back", action=_action("t", mask, edit=editing)))
+    return Reply(
+        text="Step 2 of 3 — who should the opportunities suit?", buttons=buttons, edit=True
+    )
+
+
+def mode_step(mask: int, role: str, editing: int) -> Reply:
+    buttons = [
+        Button(name, action=_action("s", mask, role, mode, editing))
+        for mode, name in MODE_NAMES.items()
+    ]
+    buttons.append(Button("‹ Back", action=_action("r", mask, edit=editing)))
+    return Reply(text="Step 3 of 3 — how often?", buttons=buttons, edit=True)
+
+
+def describe(sub: Subscription, services: Services) -> str:
+    taxonomy = services.vocabulary.taxonomy
+    parts = []
+    topics = [taxonomy.get(t).label if taxonomy.get(t) else t for t in sub.topics]
+    parts.append(", ".join(topics) if topics else "all topics")
+    if sub.keywords:
+        parts.append("words: " + ", ".join(f"“{k}”" for k in sub.keywords))
+    if sub.exclude_keywords:
+        parts.append("not: " + ", ".join(f"“{k}”" for k in sub.exclude_keywords))
+    if sub.roles:
+        parts.append("for " + ", ".join(ROLE_NAMES.get(r, r).lower() for r in sub.roles))
+    if sub.kinds:
+        parts.append(", ".join(KIND_NAMES.get(k, k) for k in sub.kinds) + " only")
+    if sub.funders:
+        parts.append("from " + ", ".join(sub.funders))
+    if sub.min_amount_pence:
+        parts.append(f"at least {money(sub.min_amount_pence)}")
+    parts.append(MODE_NAMES.get(sub.mode, sub.mode).lower())
+    return " · ".join(parts)
+
+
+async def save(ctx: Context, services: Services, sub: Subscription, replaces: int = 0) -> Reply:
+    async with services.store.unit() as unit:
+        if replaces:
+            await unit.chats.delete_subscription(ctx.chat_id, replaces)
+        stored = await unit.chats.add_subscription(sub, now=services.clock.now())
+    return Reply(
+        text=("Updated: " if replaces else "Subscribed: ")
+        + describe(stored, services)
+        + ". You'll get alerts here; /mysubs lists your subscriptions.",
+        edit=True,
+    )
+
+
+EXPIRED = Reply(text="That button has expired; type /subscribe to start again.")
+
+
+async def press(ctx: Context, services: Services, parts: list[str]) -> Reply:
+    """Handle a ``sub:`` button: t (toggle topics), r (role step), m (mode step), s (save)."""
+    try:
+        step, raw_mask, role, mode, raw_edit = parts
+        mask, editing = int(raw_mask, 16), int(raw_edit)
+    except ValueError:
+        return EXPIRED
+    if mask >= 1 << len(_topics(services)) or (role not in ("-", "any") and role not in ROLES):
+        return EXPIRED
+    if step == "t":
+        return topics_step(mask, services, edit=True, editing=editing)
+    if step == "r":
+        return role_step(mask, editing)
+    if step == "m" and role != "-":
+        return mode_step(mask, role, editing)
+    if step != "s" or mode not in MODES or role == "-":
+        return EXPIRED
+    sub = Subscription(
+        chat_id=ctx.chat_id,
+        topics=_mask_topics(mask, services),
+        roles=[] if role == "any" else [role],
+        mode=mode,
+    )
+    return await save(ctx, services, sub, replaces=editing)
+
+
+def parse_one_line(args: str, services: Services, chat_id: int) -> Subscription:
+    """``/subscribe mental health, peer support`` — topics where the words name one, plain
+    keywords otherwise; ``-word`` excludes; ``daily``/``weekly`` choose a digest;
+    ``funder:MRC``, ``role:vcse``, ``kind:event`` narrow it."""
+    sub = Subscription(chat_id=chat_id)
+    phrases = [p.strip() for p in args[:MAX_INPUT].replace(";", ",").split(",")]
+    for phrase in filter(None, phrases):
+        lowered = phrase.lower()
+        if lowered in MODES or lowered in ("digest", "daily digest", "weekly digest"):
+            sub.mode = "weekly" if "weekly" in lowered else "daily"
+            if lowered == "instant":
+                sub.mode = "instant"
+            continue
+        key, sep, value = phrase.partition(":")
+        key = key.strip().lower()
+        if sep and key in ("funder", "role", "kind") and value.strip():
+            value = value.strip()
+            if key == "funder":
+                sub.funders.append(canonical_funder(value))
+            elif key == "role" and value.lower() in ROLES:
+                sub.roles.append(value.lower())
+            elif key == "kind" and value.lower().rstrip("s") in KIND_NAMES:
+                sub.kinds.append(value.lower().rstrip("s"))
+            continue
+        if phrase.startswith("-") and phrase[1:].strip():
+            sub.exclude_keywords.append(phrase[1:].strip())
+            continue
+        topics = services.vocabulary.taxonomy.resolve(phrase)
+        if topics:
+            sub.topics.extend(t for t in topics if t not in sub.topics)
+        else:
+            sub.keywords.append(phrase)
+    return sub
+
+
+async def one_line(ctx: Context, services: Services, args: str) -> Reply:
+    sub = parse_one_line(args, services, ctx.chat_id)
+    if not (sub.topics or sub.keywords or sub.funders or sub.kinds or sub.roles):
+        return Reply(
+            text="I couldn't read any topic or word there. Try /subscribe on its own "
+            "to choose with buttons, or e.g. /subscribe mental health, peer support"
+        )
+    reply = await save(ctx, services, sub)
+    reply.edit = False
+    return reply
+
+
+async def list_subscriptions(ctx: Context, services: Services) -> Reply:
+    async with services.store.unit() as unit:
+        subs = await unit.chats.subscriptions(ctx.chat_id)
+    if not subs:
+        return Reply(text="No subscriptions here yet. /subscribe to choose topics.")
+    sections = [
+        Section(
+            heading=f"{n}. {describe(sub, services)}",
+            buttons=[
+                Button("Delete", action=f"unsub:{sub.id}"),
+                Button("Edit", action=f"edit:{sub.id}"),
+            ],
+        )
+        for n, sub in enumerate(subs, start=1)
+    ]
+    return Reply(text=f"Subscriptions here ({len(subs)}):", sections=sections)
+
+
+async def unsubscribe(ctx: Context, services: Services, args: str) -> Reply:
+    word = args.strip().lower()
+    async with services.store.unit() as unit:
+        subs = await unit.chats.subscriptions(ctx.chat_id)
+        if not word:
+            pass
+        elif word == "all":
+            for sub in subs:
+                await unit.chats.delete_subscription(ctx.chat_id, sub.id)
+            return Reply(text=f"Removed all {len(subs)} subscriptions.")
+        elif word.isdigit() and 1 <= int(word) <= len(subs):
+            await unit.chats.delete_subscription(ctx.chat_id, subs[int(word) - 1].id)
+            return Reply(text=f"Removed subscription {word}.")
+        else:
+            return Reply(
+                text=f"There is no subscription “{args.strip()[:40]}”. "
+                "Use /mysubs to see their numbers."
+            )
+    return await list_subscriptions(ctx, services)
+
+
+async def delete_pressed(ctx: Context, services: Services, sub_id: str) -> Reply:
+    if not sub_id.isdigit():
+        return Reply(text="That button has expired.")
+    async with services.store.unit() as unit:
+        removed = await unit.chats.delete_subscription(ctx.chat_id, int(sub_id))
+    reply = await list_subscriptions(ctx, services)
+    reply.text = ("Removed. " if removed else "Already removed. ") + reply.text
+    reply.edit = True
+    return reply
+
+
+async def edit_pressed(ctx: Context, services: Services, sub_id: str) -> Reply:
+    """Editing is choosing again with the old topics ticked; the old subscription is
+    replaced only when the new one is saved, so abandoning the edit loses nothing."""
+    if not sub_id.isdigit():
+        return Reply(text="That button has expired.")
+    async with services.store.unit() as unit:
+        subs = {s.id: s for s in await unit.chats.subscriptions(ctx.chat_id)}
+    old = subs.get(int(sub_id))
+    if old is None:
+        return Reply(text="That subscription no longer exists.", edit=True)
+    slugs = [t.slug for t in _topics(services)]
+    mask = sum(1 << slugs.index(t) for t in old.topics if t in slugs)
+    reply = topics_step(mask, services, edit=True, editing=old.id)
+    reply.text = "Editing — " + reply.text
+    return reply
