@@ -96,10 +96,22 @@ def describe(sub: Subscription, services: Services) -> str:
 
 
 async def save(ctx: Context, services: Services, sub: Subscription, replaces: int = 0) -> Reply:
+    """Store a new subscription, or, when editing, update the old one in place (its id,
+    and so any button that names it, stays valid)."""
+    now = services.clock.now()
     async with services.store.unit() as unit:
-        if replaces:
-            await unit.chats.delete_subscription(ctx.chat_id, replaces)
-        stored = await unit.chats.add_subscription(sub, now=services.clock.now())
+        existing = {s.id: s for s in await unit.chats.subscriptions(ctx.chat_id)}
+        if replaces and replaces in existing:
+            old = existing[replaces]
+            sub.id = replaces
+            sub.keywords, sub.exclude_keywords = old.keywords, old.exclude_keywords
+            sub.funders, sub.kinds = old.funders, old.kinds
+            sub.min_amount_pence, sub.reminder_days = old.min_amount_pence, old.reminder_days
+            sub.digest_hour, sub.digest_weekday = old.digest_hour, old.digest_weekday
+            stored = await unit.chats.update_subscription(sub, now=now)
+        else:
+            replaces = 0
+            stored = await unit.chats.add_subscription(sub, now=now)
     return Reply(
         text=("Updated: " if replaces else "Subscribed: ")
         + describe(stored, services)
