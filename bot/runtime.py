@@ -23,9 +23,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.clock import Clock, SystemClock
 from bot.core.commands import Commands
 from bot.core.context import Services as CoreServices
+from bot.core.glossary_admin import load_admin_terms
 from bot.core.pipeline import Ingestor, Vocabulary
 from bot.delivery.channel import Channel
 from bot.delivery.dispatcher import Dispatcher
+from bot.jobs import notify_admins
 from bot.settings import Settings
 from sources.base import Source
 from sources.catalogue import Catalogue, load_catalogue
@@ -149,7 +151,7 @@ async def build_runtime(
     agent = default_user_agent(settings.contact_url, __version__)
     http = build_http_client(agent, transport=transport)
     fetcher = Fetcher(http, min_gap=0.0 if offline else 1.0)
-    vocabulary = await asyncio.to_thread(Vocabulary.load)
+    vocabulary = await asyncio.to_thread(Vocabulary.load, settings.glossary_file)
     ingestor = Ingestor(store, clock, vocabulary)
     scheduler = AsyncIOScheduler(timezone="UTC")
     runtime_ref: list[Runtime] = []
@@ -174,7 +176,21 @@ async def build_runtime(
         poll_now=poll_now,
     )
     commands = Commands(core)
-    dispatcher = Dispatcher(store, clock, {}, vocabulary)
+    admin_terms = await load_admin_terms(core)
+    if admin_terms:
+        vocabulary.reload_glossary(admin_terms)
+
+    async def dead_letter(row, error: str) -> None:
+        """Admins hear about every alert given up on, once."""
+        await notify_admins(
+            store,
+            clock,
+            settings.admin_ids,
+            f"Gave up sending a {row.reason} message (outbox row {row.id}): {error[:300]}",
+            key=f"dead:{row.id}",
+        )
+
+    dispatcher = Dispatcher(store, clock, {}, vocabulary, on_dead=dead_letter)
     runtime = Runtime(
         settings=settings,
         store=store,

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     slack_api_base_url: str | None = Field(None, alias="SLACK_API_BASE_URL")
     admins: str = Field("", alias="SIGNPOST_ADMINS")
     sources_file: Path | None = Field(None, alias="SIGNPOST_SOURCES_FILE")
+    glossary_file: Path | None = Field(None, alias="SIGNPOST_GLOSSARY_FILE")
     health_port: int | None = Field(None, alias="SIGNPOST_HEALTH_PORT", ge=0, le=65535)
     log_format: Literal["text", "json"] = Field("text", alias="SIGNPOST_LOG_FORMAT")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(

@@ -12,7 +12,8 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 
-from bot.core import queries, subscribe
+from bot.core import glossary_admin, queries, subscribe
+from bot.core.calendar import calendar_command
 from bot.core.context import MAX_INPUT, Context, Services
 from bot.core.model import Subscription
 from bot.core.replies import Button, Reply, Section
@@ -26,6 +27,7 @@ HELP = [
     ("internships", "internships, placements and studentships"),
     ("events", "events, webinars and networking, soonest first"),
     ("deadlines", "what you follow that closes in the next 30 days"),
+    ("calendar", "your deadlines as a calendar file"),
     ("glossary", "explain a term, e.g. /glossary co-PI"),
     ("subscribe", "get alerts: choose topics, role and how often"),
     ("mysubs", "your subscriptions, to edit or delete"),
@@ -71,6 +73,7 @@ class Commands:
             "internships": lambda c, s, a: queries.search(c, s, a, kind="internship"),
             "events": lambda c, s, a: queries.search(c, s, a, kind="event"),
             "deadlines": lambda c, s, a: queries.deadlines(c, s),
+            "calendar": calendar_command,
             "glossary": self.glossary,
             "subscribe": self.subscribe,
             "mysubs": lambda c, s, a: subscribe.list_subscriptions(c, s),
@@ -155,6 +158,8 @@ class Commands:
             return Reply(sections=[queries.entry_section(entry, services.vocabulary.glossary)])
         if kind == "set":
             return await self._toggle_setting(ctx, rest)
+        if kind == "calendar":
+            return await calendar_command(ctx, services, "")
         if kind == "forget" and rest == "yes":
             return await self.forget(ctx, services, "yes")
         if kind == "forget":
@@ -206,6 +211,13 @@ class Commands:
 
     async def glossary(self, ctx: Context, services: Services, args: str) -> Reply:
         word, _, rest = args.partition(" ")
+        admin_words = {
+            "add": glossary_admin.add_term,
+            "suggestions": glossary_admin.suggestions,
+            "done": glossary_admin.done,
+        }
+        if word.lower() in admin_words and ctx.is_admin:
+            return await admin_words[word.lower()](ctx, services, rest)
         if word.lower() == "suggest":
             if not rest.strip():
                 return Reply(

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from bot.clock import Clock
 from bot.core.glossary import Glossary
@@ -35,10 +37,17 @@ class Vocabulary:
 
     taxonomy: Taxonomy
     glossary: Glossary
+    glossary_file: Path | None = None
 
     @classmethod
-    def load(cls) -> Vocabulary:
-        return cls(Taxonomy.load(), Glossary.load())
+    def load(cls, glossary_file: Path | None = None, extra: Iterable = ()) -> Vocabulary:
+        """The packaged taxonomy and glossary; an operator's override file and admins' terms
+        from the database replace or add glossary entries by slug."""
+        return cls(Taxonomy.load(), Glossary.load(glossary_file, extra), glossary_file)
+
+    def reload_glossary(self, extra: Iterable) -> None:
+        """Take admins' terms into account without a restart (or a release)."""
+        self.glossary = Glossary.load(self.glossary_file, extra)
 
     def topic_labels(self) -> dict[str, str]:
         return {topic.slug: topic.label for topic in self.taxonomy.topics}

@@ -7,7 +7,6 @@ from datetime import timedelta
 from bot.core.alerts import opportunity_section
 from bot.core.context import MAX_INPUT, Context, Services
 from bot.core.formatting import when
-from bot.core.matching import SubscriptionIndex
 from bot.core.model import Opportunity
 from bot.core.replies import Button, Reply, Section
 from bot.core.textmatch import normalise_words
@@ -90,25 +89,18 @@ async def search(
 
 async def deadlines(ctx: Context, services: Services) -> Reply:
     """What closes within 30 days among this chat's subscriptions' matches or reminders."""
-    now = services.clock.now()
-    async with services.store.unit() as unit:
-        tracked = set(await unit.tracking.for_chat(ctx.chat_id))
-        subscriptions = await unit.chats.subscriptions(ctx.chat_id)
-        soon = await unit.opportunities.listing(
-            kinds=["call", "internship"],
-            closing_after=now,
-            closing_before=now + timedelta(days=30),
-            limit=500,
-        )
-        dismissed = await unit.tracking.dismissed_for_chat(ctx.chat_id)
-    index = SubscriptionIndex(subscriptions, services.vocabulary.topic_labels())
-    chosen = [o for o in soon if o.id not in dismissed and (o.id in tracked or index.match(o))]
-    if not subscriptions and not tracked:
-        return Reply(
-            text="You have no subscriptions yet, so no deadlines to show. "
-            "Use /subscribe, or /calls to search."
-        )
+    from bot.core.calendar import chat_deadlines
+
+    limit = services.clock.now() + timedelta(days=30)
+    chosen = [o for o in await chat_deadlines(ctx, services) if o.closes_at <= limit]
     if not chosen:
+        async with services.store.unit() as unit:
+            subscribed = await unit.chats.subscriptions(ctx.chat_id)
+        if not subscribed:
+            return Reply(
+                text="You have no subscriptions yet, so no deadlines to show. "
+                "Use /subscribe, or /calls to search."
+            )
         return Reply(text="Nothing you follow closes in the next 30 days.")
     sections = [
         Section(
@@ -120,6 +112,7 @@ async def deadlines(ctx: Context, services: Services) -> Reply:
     return Reply(
         text=f"Closing in the next 30 days{more}",
         sections=sections,
+        buttons=[Button("Add to my calendar", action="calendar:")],
     )
 
 

@@ -24,7 +24,8 @@ def vocabulary() -> Vocabulary:
 
 @pytest.fixture
 async def bot(store, vocabulary):
-    services = Services(store, FrozenClock(NOW), vocabulary, source_names=lambda: ["ukri"])
+    own = Vocabulary(vocabulary.taxonomy, vocabulary.glossary)  # tests may reload its glossary
+    services = Services(store, FrozenClock(NOW), own, source_names=lambda: ["ukri"])
     commands = Commands(services)
     async with store.unit() as unit:
         chat = await unit.chats.ensure(Chat("console", "local"), now=NOW)
@@ -47,7 +48,7 @@ async def bot(store, vocabulary):
                     url=f"https://example.org/{n}",
                     title=title,
                     funders=["MRC"],
-                    topics=["mental-health"],
+                    topics=["dementia"] if "Dementia" in title else ["mental-health"],
                     closes_at=datetime(2025, 4, n, 15, tzinfo=UTC),
                 ),
                 now=NOW,
@@ -265,3 +266,57 @@ async def test_no_input_crashes_a_command(bot, text):
     reply = await commands.handle(ctx, text)
     assert reply.text or reply.sections
     assert "something went wrong" not in reply.text
+
+
+async def test_calendar_is_an_icalendar_file_of_followed_deadlines(bot):
+    from icalendar import Calendar
+
+    commands, ctx = bot
+    empty = await commands.handle(ctx, "/calendar")
+    assert empty.attachment is None
+    await commands.handle(ctx, "/subscribe dementia")
+    reply = await commands.handle(ctx, "/calendar")
+    name, content = reply.attachment
+    assert name == "signpost-deadlines.ics"
+    events = Calendar.from_ical(content).walk("VEVENT")
+    assert [str(e["summary"]) for e in events] == ["Deadline: Dementia carers"]
+    assert events[0].decoded("dtstart") == datetime(2025, 4, 3, 15, tzinfo=UTC)
+    assert len(events[0].walk("VALARM")) == 2
+
+
+async def test_deadlines_lists_what_the_chat_follows(bot):
+    commands, ctx = bot
+    assert "no subscriptions" in (await commands.handle(ctx, "/deadlines")).text
+    await commands.handle(ctx, "/subscribe dementia")
+    reply = await commands.handle(ctx, "/deadlines")
+    assert [s.heading for s in reply.sections] == ["Dementia carers"]
+
+
+async def test_admins_add_glossary_terms_without_a_release(bot, store):
+    commands, ctx = bot
+    usage = await commands.handle(ctx, "/glossary add backfill")
+    assert "/glossary" in usage.text  # not an admin: treated as a lookup
+    ctx.is_admin = True
+    assert "Usage" in (await commands.handle(ctx, "/glossary add backfill")).text
+    saved = await commands.handle(
+        ctx,
+        "/glossary add Backfill funding | Money that pays for a charity worker's usual "
+        "duties while they work on a research project. | https://www.nihr.ac.uk/ | vcse",
+    )
+    assert saved.text == "Saved “Backfill funding”."
+    answer = await commands.handle(ctx, "/glossary backfill funding")
+    assert answer.sections[0].heading == "Backfill funding"
+    replaced = await commands.handle(
+        ctx,
+        "/glossary add co-PI | A researcher who leads a project jointly with the PI. | "
+        "https://www.ukri.org/",
+    )
+    assert "replacing" in replaced.text
+    assert (
+        (await commands.handle(ctx, "/glossary copi"))
+        .sections[0]
+        .lines[0]
+        .startswith("A researcher who leads")
+    )
+    async with store.unit() as unit:
+        assert {t["slug"] for t in await unit.glossary.terms()} == {"backfill-funding", "co-pi"}

@@ -1,0 +1,90 @@
+"""Admins add or change glossary terms from chat, without a release.
+
+``/glossary add TERM | DEFINITION | LINK [| GROUP]`` stores the term in the database (it
+overrides a packaged term with the same name) and reloads the glossary at once;
+``/glossary suggestions`` lists what users asked for, ``/glossary done N`` closes one.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.core.context import Context, Services
+from bot.core.glossary import GROUPS, GlossaryEntry, GlossaryError
+from bot.core.replies import Reply, Section
+
+USAGE = (
+    "Usage: /glossary add TERM | DEFINITION (at most 60 words) | LINK [| GROUP: "
+    + ", ".join(GROUPS)
+    + "]"
+)
+
+
+def slugify(term: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", term.casefold()).strip("-")[:64] or "term"
+
+
+async def load_admin_terms(services: Services) -> list[GlossaryEntry]:
+    async with services.store.unit() as unit:
+        rows = await unit.glossary.terms()
+    entries = []
+    for row in rows:
+        try:
+            entries.append(GlossaryEntry.from_mapping(row))
+        except GlossaryError:
+            continue  # a bad row must not take the glossary down; /status shows the count
+    return entries
+
+
+async def add_term(ctx: Context, services: Services, args: str) -> Reply:
+    parts = [p.strip() for p in args.split("|")]
+    if len(parts) < 3 or not all(parts[:3]):
+        return Reply(text=USAGE)
+    term, definition, url = parts[:3]
+    glossary = services.vocabulary.glossary
+    existing = glossary.lookup(term)
+    base = existing.entry if existing.match in ("exact", "alias") else None
+    group = parts[3] if len(parts) > 3 and parts[3] else (base.group if base else "research")
+    if group not in GROUPS:
+        return Reply(text=f"Group must be one of {', '.join(GROUPS)}.")
+    if len(definition.split()) > 60:
+        return Reply(text=f"That definition has {len(definition.split())} words; 60 at most.")
+    if not url.startswith(("https://", "http://")):
+        return Reply(text="The link must start with https://")
+    slug = base.slug if base else slugify(term)
+    data = (base.to_json() if base else {}) | {
+        "slug": slug,
+        "term": term if not base else base.term,
+        "definition": definition,
+        "url": url,
+        "group": group,
+    }
+    try:
+        GlossaryEntry.from_mapping(data)
+    except GlossaryError as exc:
+        return Reply(text=f"Not saved: {exc}")
+    async with services.store.unit() as unit:
+        await unit.glossary.save_term(data, by=ctx.user_id, now=services.clock.now())
+    services.vocabulary.reload_glossary(await load_admin_terms(services))
+    return Reply(
+        text=f"Saved “{data['term']}”" + (" (replacing the packaged definition)." if base else ".")
+    )
+
+
+async def suggestions(ctx: Context, services: Services, args: str) -> Reply:
+    async with services.store.unit() as unit:
+        waiting = await unit.glossary.open_suggestions()
+    if not waiting:
+        return Reply(text="No glossary suggestions are waiting.")
+    lines = [f"{s.id}. {s.text}" for s in waiting[:50]]
+    return Reply(
+        text="Suggested terms (close one with /glossary done N):", sections=[Section(lines=lines)]
+    )
+
+
+async def done(ctx: Context, services: Services, args: str) -> Reply:
+    if not args.strip().isdigit():
+        return Reply(text="Usage: /glossary done N (the number from /glossary suggestions)")
+    async with services.store.unit() as unit:
+        closed = await unit.glossary.resolve_suggestion(int(args.strip()))
+    return Reply(text="Closed." if closed else "No suggestion with that number.")
