@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from bot.clock import Clock
 from bot.core.formatting import zone
-from bot.core.pipeline import Vocabulary
+from bot.core.pipeline import URGENT_WITHIN, Vocabulary
 from storage.store import Store
 
 log = logging.getLogger("signpost.jobs")
@@ -23,6 +23,16 @@ async def close_expired(store: Store, clock: Clock) -> int:
     async with store.unit() as unit:
         closed = await unit.opportunities.close_expired(clock.now())
     return len(closed)
+
+
+async def release_urgent_held(store: Store, clock: Clock) -> int:
+    """A match held for a digest goes out at once when its deadline comes within a week."""
+    now = clock.now()
+    released = 0
+    async with store.unit() as unit:
+        for d in await unit.tracking.deadlines_within(now, URGENT_WITHIN):
+            released += await unit.outbox.release_held(d.opportunity_id, d.chat_id, now=now)
+    return released
 
 
 async def queue_reminders(store: Store, clock: Clock) -> int:
@@ -72,7 +82,7 @@ async def queue_digests(store: Store, clock: Clock) -> int:
             ids = [h.opportunity_id for h in held if h.opportunity_id]
             whys = {str(h.opportunity_id): h.payload.get("why", "") for h in held}
             period = f"{local:%G-W%V}" if weekly else local.date().isoformat()
-            queued += await unit.outbox.enqueue(
+            added = await unit.outbox.enqueue(
                 chat_id=chat_id,
                 reason="digest",
                 dedupe_key=f"digest:{period}",
@@ -83,7 +93,9 @@ async def queue_digests(store: Store, clock: Clock) -> int:
                 },
                 now=now,
             )
-            await unit.outbox.mark_digested([h.id for h in held])
+            if added:  # else this period's digest went already: these wait for the next
+                await unit.outbox.mark_digested([h.id for h in held])
+                queued += 1
     return queued
 
 
@@ -146,7 +158,8 @@ async def source_health_report(store: Store, clock: Clock, admins, *, daily: boo
         return ""
     lines.append("opportunities: " + ", ".join(f"{k} {v}" for k, v in sorted(by_status.items())))
     text = "Signpost report\n" + "\n".join(lines)
-    period = now.date().isoformat() if daily else f"{now:%Y-%m-%dT%H}"
+    # The same findings are reported once a day, not every hour while a source stays down.
+    period = now.date().isoformat()
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
     await notify_admins(store, clock, admins, text, key=f"report:{period}:{digest}")
     return text

@@ -247,6 +247,14 @@ def schedule_jobs(runtime: Runtime) -> None:
         jobs.queue_reminders, "interval", minutes=30, args=[store, clock], id="reminders", **common
     )
     scheduler.add_job(
+        jobs.release_urgent_held,
+        "interval",
+        minutes=30,
+        args=[store, clock],
+        id="release-urgent",
+        **common,
+    )
+    scheduler.add_job(
         jobs.queue_digests, "cron", minute=0, args=[store, clock], id="digests", **common
     )
     scheduler.add_job(

@@ -143,3 +143,13 @@ def funder_matches(subscription_funder: str, funders: Iterable[str]) -> bool:
         if canonical not in _VARIANTS and wanted_keys & _match_keys(funder):
             return True
     return False
+
+
+def funder_keys(name: str, *, as_funder_of_item: bool = False) -> set[str]:
+    """Keys under which a matching index files a funder, so that everything
+    ``funder_matches`` would accept shares at least one key with it. An item's UKRI council
+    is also filed under UKRI, since following UKRI follows its councils."""
+    keys = _match_keys(name)
+    if as_funder_of_item and is_ukri_family(name):
+        keys.add(_key("UKRI"))
+    return keys

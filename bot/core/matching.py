@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from bot.core.model import Opportunity, Subscription
 from bot.core.textmatch import PhraseMatcher, normalise_words
-from sources.funders import canonical_funder
+from sources.funders import canonical_funder, funder_keys, funder_matches
 
 ROLE_LABELS = {
     "vcse": "suits VCSE partners",
@@ -24,6 +24,7 @@ ROLE_LABELS = {
     "student": "suits students",
 }
 ANY = "*"
+PLURALS = {"call": "calls", "internship": "internships", "event": "events", "news": "news items"}
 
 
 @dataclass(slots=True)
@@ -38,12 +39,14 @@ class Match:
         return " · ".join(self.reasons)
 
 
-def _folded(values: Iterable[str]) -> list[str]:
-    return [f for f in (normalise_words(v) for v in values) if f]
-
-
-def _funder_key(name: str) -> str:
-    return canonical_funder(name).casefold()
+def _folded(values: Iterable[str]) -> dict[str, str]:
+    """Folded form -> the words as the user typed them (shown back in "why" lines)."""
+    folded: dict[str, str] = {}
+    for value in values:
+        key = normalise_words(value)
+        if key:
+            folded.setdefault(key, value.strip())
+    return folded
 
 
 class SubscriptionIndex:
@@ -56,13 +59,18 @@ class SubscriptionIndex:
         self._by_keyword: dict[str, list[int]] = defaultdict(list)
         self._by_funder: dict[str, list[int]] = defaultdict(list)
         self._by_kind: dict[str, list[int]] = defaultdict(list)
-        self._excludes: dict[int, list[str]] = {}
-        self._funders: dict[int, set[str]] = {}
+        self._excludes: dict[int, dict[str, str]] = {}
+        self._keywords: dict[int, dict[str, str]] = {}
+        self._phrases: dict[str, list[str]] = {}
         for sub in subscriptions:
             self._add(sub)
-        phrases = {key: [key] for key in self._by_keyword}
-        self._keyword_matcher = PhraseMatcher(phrases) if phrases else None
-        exclusions = {w: [w] for words in self._excludes.values() for w in words}
+        # Matchers get the phrases as typed (so "co-production" still finds "coproduction"),
+        # filed under their folded form, which is what subscriptions are indexed by.
+        self._keyword_matcher = PhraseMatcher(self._phrases) if self._phrases else None
+        exclusions: dict[str, list[str]] = {}
+        for words in self._excludes.values():
+            for key, typed in words.items():
+                exclusions.setdefault(key, []).append(typed)
         self._exclude_matcher = PhraseMatcher(exclusions) if exclusions else None
 
     def __len__(self) -> int:
@@ -71,18 +79,19 @@ class SubscriptionIndex:
     def _add(self, sub: Subscription) -> None:
         assert sub.id is not None, "only stored subscriptions can be indexed"
         self.subscriptions[sub.id] = sub
-        keywords = _folded(sub.keywords)
+        keywords = self._keywords[sub.id] = _folded(sub.keywords)
         for topic in sub.topics:
             self._by_topic[topic].append(sub.id)
-        for word in keywords:
-            self._by_keyword[word].append(sub.id)
-        self._funders[sub.id] = {_funder_key(f) for f in sub.funders}
+        for key, typed in keywords.items():
+            self._by_keyword[key].append(sub.id)
+            if typed not in self._phrases.setdefault(key, []):
+                self._phrases[key].append(typed)
         if sub.exclude_keywords:
             self._excludes[sub.id] = _folded(sub.exclude_keywords)
         if not sub.topics and not keywords:
             if sub.funders:
-                for funder in self._funders[sub.id]:
-                    self._by_funder[funder].append(sub.id)
+                for key in {k for f in sub.funders for k in funder_keys(f)}:
+                    self._by_funder[key].append(sub.id)
             else:
                 for kind in sub.kinds or [ANY]:
                     self._by_kind[kind].append(sub.id)
@@ -94,7 +103,7 @@ class SubscriptionIndex:
         text = " ".join((item.title, item.summary, item.eligibility))
         keyword_hits = self._keyword_matcher.find(text) if self._keyword_matcher else {}
         excluded = set(self._exclude_matcher.find(text)) if self._exclude_matcher else set()
-        funders = {_funder_key(f) for f in item.funders}
+        funders = {k for f in item.funders for k in funder_keys(f, as_funder_of_item=True)}
 
         candidates: set[int] = set()
         for topic in item.topics:
@@ -109,7 +118,7 @@ class SubscriptionIndex:
         matches = []
         for sub_id in sorted(candidates):
             sub = self.subscriptions[sub_id]
-            reasons = self._check(sub, item, keyword_hits, excluded, funders)
+            reasons = self._check(sub, item, keyword_hits, excluded)
             if reasons is not None:
                 matches.append(Match(sub, reasons))
         return matches
@@ -120,13 +129,12 @@ class SubscriptionIndex:
         item: Opportunity,
         keyword_hits: dict[str, list[str]],
         excluded: set[str],
-        funders: set[str],
     ) -> list[str] | None:
         """The reasons ``sub`` wants ``item``, or None when a filter says no."""
         if sub.kinds and item.kind not in sub.kinds:
             return None
-        wanted_funders = self._funders[sub.id]
-        if wanted_funders and not wanted_funders & funders:
+        followed = [f for f in sub.funders if funder_matches(f, item.funders)]
+        if sub.funders and not followed:
             return None
         if sub.roles and item.roles:
             offered = set(item.roles) | ({"vcse"} if "vcse_partner" in item.flags else set())
@@ -137,17 +145,20 @@ class SubscriptionIndex:
         if any(word in excluded for word in self._excludes.get(sub.id, ())):
             return None
         topics = [t for t in sub.topics if t in item.topics]
-        words = [w for w in _folded(sub.keywords) if w in keyword_hits]
+        words = [typed for key, typed in self._keywords[sub.id].items() if key in keyword_hits]
         if (sub.topics or sub.keywords) and not (topics or words):
             return None
         reasons = [self.topic_labels.get(t, t) for t in topics]
         reasons += [f"“{w}”" for w in words]
-        reasons += [canonical_funder(f) for f in item.funders if _funder_key(f) in wanted_funders]
+        reasons += [canonical_funder(f) for f in followed]
         for role in sub.roles:
             if role in item.roles or (role == "vcse" and "vcse_partner" in item.flags):
                 reasons.append(ROLE_LABELS.get(role, role))
         if "vcse_partner" in item.flags and "vcse" not in sub.roles:
             reasons.append("welcomes VCSE partners")
         if not reasons:
-            reasons.append(f"all new {item.kind}s" if not sub.kinds else f"new {item.kind}")
+            if sub.kinds:
+                reasons.append("new " + ("news item" if item.kind == "news" else item.kind))
+            else:
+                reasons.append(f"all new {PLURALS.get(item.kind, item.kind)}")
         return reasons

@@ -123,6 +123,9 @@ class Ingestor:
                     stats.updated += 1
                     if result.changes and result.duplicate_of_id is None:
                         await self.queue_update(unit, item, result.changes)
+                        if any(c.startswith("status:closed->") for c in result.changes):
+                            # First seen closed, nobody was told: now it is news to all.
+                            await self.queue_new(unit, item, index.match(item))
                 else:
                     stats.unchanged += 1
         return stats
@@ -141,6 +144,7 @@ class Ingestor:
             reasons: list[str] = []
             for match in chat_matches:
                 reasons += [r for r in match.reasons if r not in reasons]
+            # An empty list everywhere means the chat asked for no reminders.
             days = sorted({d for m in chat_matches for d in m.subscription.reminder_days})
             queued += await unit.outbox.enqueue(
                 chat_id=chat_id,
@@ -151,7 +155,7 @@ class Ingestor:
                 now=now,
                 held=not instant,
             )
-            await unit.tracking.track(chat_id, item.id, now=now, reminder_days=days or [14, 3])
+            await unit.tracking.track(chat_id, item.id, now=now, reminder_days=days)
         return queued
 
     async def queue_update(self, unit: Unit, item: Opportunity, changes: list[str]) -> int:

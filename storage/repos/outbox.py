@@ -212,9 +212,9 @@ class OutboxRepo:
                 update(OutboxItem).where(OutboxItem.id.in_(list(ids))).values(status="digested")
             )
 
-    async def release_held(self, opportunity_id: int, chat_id: int, *, now: datetime) -> None:
+    async def release_held(self, opportunity_id: int, chat_id: int, *, now: datetime) -> int:
         """Send a held digest item at once (its deadline came too close to wait)."""
-        await self.session.execute(
+        result = await self.session.execute(
             update(OutboxItem)
             .where(
                 OutboxItem.chat_id == chat_id,
@@ -223,6 +223,7 @@ class OutboxRepo:
             )
             .values(status="pending", next_attempt_at=now, priority=PRIORITY["urgent"])
         )
+        return result.rowcount or 0
 
     async def message_id_for(self, chat_id: int, opportunity_id: int) -> str | None:
         """The platform id of the first alert about an opportunity in a chat (for threads)."""
