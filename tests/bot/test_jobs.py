@@ -510,3 +510,35 @@ async def test_notify_admins_reuses_an_admins_existing_chat(store):
     assert existing.id in {r.chat_id for r in rows}
     assert len(await admin_chats(store)) == 2
     assert [r.payload for r in rows] == [{"text": "hello"}, {"text": "hello"}]
+
+
+async def test_a_held_match_goes_out_at_once_when_its_deadline_nears(store):
+    """Digest mode waits, but not past the point where waiting would miss the deadline."""
+    start = datetime(2026, 3, 1, 9, tzinfo=UTC)
+    clock = FrozenClock(start)
+    async with store.unit() as unit:
+        chat_row = await unit.chats.ensure(Chat("console", "held"), now=start)
+        result = await unit.opportunities.upsert(
+            Opportunity(
+                source="t",
+                external_id="held",
+                url="https://example.org/h",
+                title="Held call",
+                closes_at=start + timedelta(days=10),
+            ),
+            now=start,
+        )
+        await unit.outbox.enqueue(
+            chat_id=chat_row.id,
+            opportunity_id=result.id,
+            reason="new",
+            dedupe_key=f"new:{result.id}",
+            now=start,
+            held=True,
+        )
+        await unit.tracking.track(chat_row.id, result.id, now=start)
+    assert await jobs.release_urgent_held(store, clock) == 0
+    clock.advance(timedelta(days=4))
+    assert await jobs.release_urgent_held(store, clock) == 1
+    async with store.unit() as unit:
+        assert await unit.outbox.counts() == {"pending": 1}
