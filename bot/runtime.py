@@ -28,6 +28,7 @@ from bot.core.pipeline import Ingestor, Vocabulary
 from bot.delivery.channel import Channel
 from bot.delivery.dispatcher import Dispatcher
 from bot.jobs import notify_admins
+from bot.metrics import Metrics
 from bot.settings import Settings
 from sources.base import Source
 from sources.catalogue import Catalogue, load_catalogue
@@ -64,7 +65,7 @@ class Runtime:
     offline: bool = False
     channels: dict[str, Channel] = field(default_factory=dict)
     connected: dict[str, bool] = field(default_factory=dict)
-    metrics: object | None = None
+    metrics: Metrics | None = None
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
 
     async def poll(self, names: list[str] | None = None) -> list[PollReport]:
@@ -101,6 +102,8 @@ class Runtime:
                     clock=self.clock,
                     ingest=self.ingest,
                 )
+            if self.metrics is not None:
+                self.metrics.observe_poll(report)
         log.info(
             "polled %s: %s (new %d, updated %d, unchanged %d)%s",
             name,
@@ -215,7 +218,7 @@ async def build_runtime(
 
 def schedule_jobs(runtime: Runtime) -> None:
     """Poll jobs per source, and the periodic jobs that queue digests, reminders and more."""
-    from bot import jobs
+    from bot import jobs, retention
 
     scheduler, store, clock = runtime.scheduler, runtime.store, runtime.clock
     now = clock.now()
@@ -245,6 +248,16 @@ def schedule_jobs(runtime: Runtime) -> None:
     )
     scheduler.add_job(
         jobs.queue_reminders, "interval", minutes=30, args=[store, clock], id="reminders", **common
+    )
+    scheduler.add_job(
+        retention.prune,
+        "cron",
+        hour=3,
+        minute=30,
+        timezone="Europe/London",
+        args=[store, clock],
+        id="retention",
+        **common,
     )
     scheduler.add_job(
         jobs.release_urgent_held,

@@ -26,7 +26,11 @@ class Settings(BaseSettings):
     """Signpost's configuration. Field names map to the environment variables listed below."""
 
     model_config = SettingsConfigDict(
-        env_file=None, extra="ignore", populate_by_name=True, frozen=True
+        env_file=None,
+        extra="ignore",
+        populate_by_name=True,
+        frozen=True,
+        env_ignore_empty=True,  # "TELEGRAM_BOT_TOKEN=" in an env file means "not set"
     )
 
     database_url: str = Field(DEFAULT_DATABASE_URL, alias="SIGNPOST_DATABASE_URL")
