@@ -27,11 +27,10 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from sqlalchemy import text
 
 from bot import __version__
 from bot.metrics import CONTENT_TYPE, Metrics
-from storage.locks import lock_key
+from storage.locks import held_locks as _held_locks
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -75,21 +74,9 @@ def _leader_only(runtime: Runtime, name: str) -> bool:
 
 
 async def held_locks(store: Store, names: Iterable[str]) -> set[str]:
-    """Which of the advisory locks ``names`` (``storage.locks.hold``) some session holds
-    now; always none on SQLite, where there is one process and locks are not taken."""
-    wanted = {name: lock_key(name) for name in names}
-    if store.dialect != "postgresql" or not wanted:
-        return set()
-    # pg_locks shows a bigint advisory key as two unsigned halves: classid (high), objid (low).
-    query = text(
-        "SELECT classid::bigint, objid::bigint FROM pg_locks "
-        "WHERE locktype = 'advisory' AND granted AND objsubid = 1"
-    )
-    async with asyncio.timeout(QUERY_SECONDS), store.unit() as unit:
-        held = {tuple(row) for row in (await unit.session.execute(query)).all()}
-    return {
-        name for name, key in wanted.items() if ((key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF) in held
-    }
+    """The leader locks some replica holds now (see ``storage.locks.held_locks``)."""
+    async with asyncio.timeout(QUERY_SECONDS):
+        return await _held_locks(store.database, names)
 
 
 async def _source_ages(runtime: Runtime) -> dict[str, dict[str, Any]]:
