@@ -17,10 +17,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import delete
-
 from bot.clock import Clock
-from storage.models import OutboxItem
 from storage.store import Store
 
 __all__ = ["DEFAULT_DAYS", "FINISHED", "prune"]
@@ -37,12 +34,7 @@ async def prune(store: Store, clock: Clock, days: int = DEFAULT_DAYS) -> int:
         raise ValueError(f"retention must be at least one day, not {days}")
     cutoff = clock.now() - timedelta(days=days)
     async with store.unit() as unit:
-        result = await unit.session.execute(
-            delete(OutboxItem).where(
-                OutboxItem.status.in_(FINISHED), OutboxItem.created_at < cutoff
-            )
-        )
-    deleted = result.rowcount or 0
+        deleted = await unit.outbox.prune(cutoff, FINISHED)
     if deleted:
         log.info("retention: deleted %d finished outbox rows older than %d days", deleted, days)
     return deleted

@@ -25,7 +25,6 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import select
 
 from bot.core import queries
 from bot.core.commands import Commands
@@ -35,8 +34,6 @@ from bot.core.replies import Reply, Section
 from bot.core.subscribe import describe
 from bot.slack_render import ACTION_PREFIX, MODAL_CALLBACK, home_view, render, subscribe_modal
 from sources.funders import canonical_funder
-from storage.models import Chat as ChatRow
-from storage.repos.chats import chat_model
 
 __all__ = ["SlackHandlers", "parse_slash", "read_subscription"]
 
@@ -353,15 +350,9 @@ class SlackHandlers:
         """The user's DM subscriptions, the channels they set up, deadlines, settings."""
         async with self.services.store.unit() as unit:
             dm = await unit.chats.find("slack", dm_channel) if dm_channel else None
-            # ChatRepo has no "chats managed by" query yet; this is the one place that
-            # reads the table directly (see docs/slack.md, "Known gaps").
-            rows = await unit.session.scalars(
-                select(ChatRow)
-                .where(ChatRow.platform == "slack", ChatRow.managed_by == user)
-                .order_by(ChatRow.id)
-            )
+            managed = await unit.chats.managed_by("slack", user)
             chats = [dm] if dm else []
-            chats += [c for c in map(chat_model, rows) if not dm or c.id != dm.id]
+            chats += [c for c in managed if not dm or c.id != dm.id]
             groups = []
             for chat in chats:
                 subs = await unit.chats.subscriptions(chat.id)

@@ -231,6 +231,15 @@ class ChatRepo:
         )
         return [subscription_model(row) for row in rows]
 
+    async def managed_by(self, platform: str, user_id: str) -> list[Chat]:
+        """Chats a user set up (a Slack channel's subscriber, a Telegram channel's admin)."""
+        rows = await self.session.scalars(
+            select(ChatRow)
+            .where(ChatRow.platform == platform, ChatRow.managed_by == user_id)
+            .order_by(ChatRow.id)
+        )
+        return [chat_model(row) for row in rows]
+
     async def active_chat_ids(self, platform: str | None = None) -> list[int]:
         query = select(ChatRow.id).where(ChatRow.active.is_(True)).order_by(ChatRow.id)
         if platform:

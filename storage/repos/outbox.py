@@ -261,5 +261,16 @@ class OutboxRepo:
         )
         return dict(rows.all())
 
+    async def prune(self, before: datetime, statuses: Sequence[str]) -> int:
+        """Delete finished rows queued before ``before`` (the retention job)."""
+        from sqlalchemy import delete
+
+        result = await self.session.execute(
+            delete(OutboxItem).where(
+                OutboxItem.status.in_(list(statuses)), OutboxItem.created_at < before
+            )
+        )
+        return result.rowcount or 0
+
     async def get(self, row_id: int) -> OutboxItem | None:
         return await self.session.get(OutboxItem, row_id)
