@@ -1,0 +1,686 @@
+"""The Telegram transport end to end: real PTB polling (or webhook) against the fake Bot API,
+a real runtime (offline snapshots) on SQLite and PostgreSQL, and the core's real commands.
+
+Updates are pushed to the fake as Telegram would queue them; a test then waits for what the bot
+did about them (its sendMessage, editMessageText and sendDocument calls) and looks at the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot.app import serve
+from bot.core.pipeline import search_text
+from bot.logs import RedactingFilter, TextFormatter
+from bot.runtime import Runtime, build_runtime
+from bot.settings import Settings, load_settings
+from bot.telegram import TelegramTransport, start_telegram, telegram_component
+from bot.telegram_channel import SendLimits, TelegramChannel
+from storage.store import Store
+from tests.helpers.builders import opportunity
+from tests.helpers.fake_telegram import FakeTelegramServer, TelegramCall, TelegramLimits
+
+ADMIN = 900
+FAST = SendLimits(
+    overall_per_second=10_000,
+    overall_burst=1_000,
+    private_per_second=1_000,
+    group_per_minute=600_000,
+    group_burst=1_000,
+)
+ANSWERS = {"sendMessage", "editMessageText", "sendDocument"}
+
+
+@pytest.fixture(autouse=True)
+def _timedelta_durations(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegramServer]:
+    async with FakeTelegramServer(limits=TelegramLimits(enabled=False)) as server:
+        yield server
+
+
+def settings_for(fake: FakeTelegramServer, **extra: Any) -> Settings:
+    return load_settings(
+        telegram_bot_token=fake.token,
+        telegram_api_base_url=fake.base_url,
+        admins=f"telegram:{ADMIN}",
+        **extra,
+    )
+
+
+@pytest.fixture
+async def runtime(store: Store, fake: FakeTelegramServer) -> AsyncIterator[Runtime]:
+    built = await build_runtime(settings_for(fake), store, offline=True, stop=asyncio.Event())
+    yield built
+    await built.http.aclose()
+
+
+@pytest.fixture
+async def transport(runtime: Runtime) -> AsyncIterator[TelegramTransport]:
+    stop = await start_telegram(runtime, send_limits=FAST, retry_seconds=0.2)
+    yield stop.__self__  # type: ignore[attr-defined]
+    await stop()
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+async def until(condition: Callable[[], Any], seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail("the bot never did what the test waited for")
+        await asyncio.sleep(0.01)
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], seconds: float = 5.0) -> Any:
+    deadline = time.monotonic() + seconds
+    while not (result := await check()):
+        if time.monotonic() > deadline:
+            pytest.fail("the store never reached the state the test waited for")
+        await asyncio.sleep(0.02)
+    return result
+
+
+async def handled(fake: FakeTelegramServer, update: dict, answers: int = 1) -> list[TelegramCall]:
+    """Push an update; return the bot's answering calls once ``answers`` have completed."""
+    start = len(fake.calls)
+    fake.push_update(update)
+
+    def made() -> list[TelegramCall]:
+        return [c for c in fake.calls[start:] if c.method in ANSWERS and c.status is not None]
+
+    await until(lambda: len(made()) >= answers)
+    return made()
+
+
+async def ask(fake: FakeTelegramServer, update: dict) -> dict:
+    """The message the bot answered an update with."""
+    call = (await handled(fake, update))[0]
+    assert call.ok, call.response
+    return call.response["result"]
+
+
+async def say(fake: FakeTelegramServer, user: int, text: str) -> dict:
+    return await ask(fake, fake.build.private_message(user, text))
+
+
+async def press(
+    fake: FakeTelegramServer, message: dict, data: str, *, by: int | None = None
+) -> TelegramCall:
+    chat_id = message["chat"]["id"]
+    query = fake.build.callback_query(chat_id, data, message_id=message["message_id"], from_id=by)
+    return (await handled(fake, query))[0]
+
+
+def buttons(message: dict) -> dict[str, str]:
+    rows = message.get("reply_markup", {}).get("inline_keyboard", [])
+    return {b["text"]: b.get("callback_data") or b.get("url") for row in rows for b in row}
+
+
+async def nothing_more(fake: FakeTelegramServer, update: dict) -> None:
+    start = len(fake.calls)
+    fake.push_update(update)
+    await asyncio.sleep(0.4)
+    assert [c.method for c in fake.calls[start:] if c.method in ANSWERS] == []
+
+
+async def stored_chat(runtime: Runtime, chat_id: int | str, thread: str = ""):
+    async with runtime.store.unit() as unit:
+        return await unit.chats.find("telegram", str(chat_id), thread)
+
+
+async def subscriptions(runtime: Runtime, chat_id: int | str, thread: str = "") -> list:
+    chat = await stored_chat(runtime, chat_id, thread)
+    if chat is None:
+        return []
+    async with runtime.store.unit() as unit:
+        return await unit.chats.subscriptions(chat.id)
+
+
+async def add_calls(runtime: Runtime, titles: list[str]) -> None:
+    now = runtime.clock.now()
+    async with runtime.store.unit() as unit:
+        for n, title in enumerate(titles):
+            item = opportunity(f"extra-{n}", title=title, closes_at=now + timedelta(days=30 + n))
+            text = search_text(item, runtime.vocabulary)
+            await unit.opportunities.upsert(item, now=now, search_text=text)
+
+
+async def poll_all(runtime: Runtime) -> None:
+    """Poll every offline source. A poll is skipped while another process holds the source's
+    advisory lock, and those locks are server-wide (test runs share the PostgreSQL server):
+    ask again until each source has been polled once here."""
+    polled: set[str] = set()
+    deadline = time.monotonic() + 20
+    while polled != set(runtime.sources) and time.monotonic() < deadline:
+        reports = await runtime.poll(sorted(set(runtime.sources) - polled))
+        polled |= {report.source for report in reports}
+        await asyncio.sleep(0.05 if polled != set(runtime.sources) else 0)
+    assert polled == set(runtime.sources)
+
+
+async def deliver_all(runtime: Runtime) -> None:
+    while await runtime.dispatcher.run_once():
+        pass
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# --------------------------------------------------------------------------- commands
+
+
+async def test_start_help_and_the_command_menu(
+    fake: FakeTelegramServer, runtime: Runtime, transport: TelegramTransport
+) -> None:
+    assert isinstance(runtime.channels["telegram"], TelegramChannel)
+    assert runtime.connected["telegram"] is True
+    menus = {scope: [c["command"] for c in cmds] for (scope, _), cmds in fake.commands.items()}
+    assert "calls" in menus['{"type": "default"}'] and "channel" not in menus['{"type": "default"}']
+    assert "channel" in menus['{"type": "all_private_chats"}']
+    hello = await say(fake, 5, "/start")
+    assert hello["text"].startswith("Hello! I'm Signpost")
+    assert buttons(hello) == {"Subscribe": "sub:t:0:-:-:0"}
+    helped = await say(fake, 5, "/help")
+    assert "/calls — search open funding calls" in helped["text"]
+    assert "(admin)" not in helped["text"]
+    assert "/status — health of sources" in (await say(fake, ADMIN, "/help"))["text"]
+
+
+async def test_calls_for_mental_health_page_with_more(
+    fake: FakeTelegramServer, runtime: Runtime, transport: TelegramTransport
+) -> None:
+    await add_calls(runtime, [f"Mental health peer support pilot {n}" for n in range(7)])
+    first = await say(fake, 5, "/calls mental health")
+    assert first["text"].startswith("Open calls for “mental health” (1–5 of ")
+    assert any(e["type"] == "text_link" for e in first["entities"])
+    call = await press(fake, first, buttons(first)["More"])
+    assert call.method == "sendMessage"  # a new page is a new message
+    assert call.response["result"]["text"].startswith("Open calls for “mental health” (6–")
+
+
+async def test_glossary_explains_co_pi_however_it_is_typed(
+    fake: FakeTelegramServer, runtime: Runtime, transport: TelegramTransport
+) -> None:
+    for typed in ("co-PI", "copi"):
+        answer = await say(fake, 5, f"/glossary {typed}")
+        assert answer["text"].startswith("co-PI\n")
+        assert "shares responsibility" in answer["text"]
+        assert answer["entities"][0]["type"] in ("bold", "text_link")
+
+
+async def test_subscribe_guided_flow_edits_one_message_until_saved(
+    fake: FakeTelegramServer, runtime: Runtime, transport: TelegramTransport
+) -> None:
+    step = await say(fake, 5, "/subscribe")
+    assert step["text"].startswith("Step 1 of 3")
+    first_topic, toggle = next(iter(buttons(step).items()))
+    edited = (await press(fake, step, toggle)).response["result"]
+    assert edited["message_id"] == step["message_id"] and "(1 chosen)" in edited["text"]
+    assert buttons(edited)[f"✓ {first_topic}"]
+    role = (await press(fake, edited, buttons(edited)["Next ›"])).response["result"]
+    assert role["text"].startswith("Step 2 of 3")
+    mode = (await press(fake, role, buttons(role)["Charity / VCSE staff"])).response["result"]
+    assert mode["text"].startswith("Step 3 of 3")
+    saved = await press(fake, mode, buttons(mode)["Daily digest"])
+    assert saved.method == "editMessageText"
+    assert saved.response["result"]["text"].startswith(f"Subscribed: {first_topic}")
+    assert "reply_markup" not in saved.response["result"]  # the keyboard is gone
+    assert len(fake.sent_messages(5)) == 1  # every step edited the first message
+    (sub,) = await subscriptions(runtime, 5)
+    assert (len(sub.topics), sub.roles, sub.mode) == (1, ["vcse"], "daily")
+
+
+async def test_mysubs_delete(
+    fake: FakeTelegramServer, runtime: Runtime, transport: TelegramTransport
+) -> None:
+    await say(fake, 5, "/subscribe mental health")
+    listed = await say(fake, 5, "/mysubs")
+    assert listed["text"].startswith("Subscriptions here (1):\n\n1. Mental health")
+    removed = await press(fake, listed, buttons(listed)["Delete"])
+    assert removed.method == "editMessageText"
+    assert removed.response["result"]["text"].startswith("Removed. No subscriptions here yet.")
+    assert await subscriptions(runtime, 5) == []
+
+
+async def test_settings_toggle_in_place(
+    fake: FakeTelegramServer, runtime: Runtime, transport: TelegramTransport
+) -> None:
+    shown = await say(fake, 5, "/settings")
+    assert "Glossary notes in alerts: on" in shown["text"]
+    toggled = await press(fake, shown, buttons(shown)["Glossary notes on/off"])
+    assert toggled.method == "editMessageText"
+    assert "Glossary notes in alerts: off" in toggled.response["result"]["text"]
+    assert (await stored_chat(runtime, 5)).glossary_in_alerts is False
+
+
+async def test_pause_and_resume(
+    fake: FakeTelegramServer, runtime: Runtime, transport: TelegramTransport
+) -> None:
+    assert (await say(fake, 5, "/pause"))["text"].startswith("Alerts paused.")
+    chat = await stored_chat(runtime, 5)
+    assert (chat.active, chat.paused_reason) == (False, "paused with /pause")
+    assert (await say(fake, 5, "/resume"))["text"] == "Alerts resumed."
+    assert (await stored_chat(runtime, 5)).active is True
+
+
+async def test_forget_asks_first(
+    fake: FakeTelegramServer, runtime: Runtime, transport: TelegramTransport
+) -> None:
+    await say(fake, 5, "/subscribe mental health")
+    asked = await say(fake, 5, "/forget")
+    kept = await press(fake, asked, buttons(asked)["No, keep it"])
+    assert kept.response["result"]["text"] == "Nothing was deleted."
+    assert len(await subscriptions(runtime, 5)) == 1
+    asked = await say(fake, 5, "/forget")
+    done = await press(fake, asked, buttons(asked)["Yes, delete everything"])
+    assert done.method == "editMessageText"
+    assert done.response["result"]["text"].startswith("Done: everything stored")
+    assert await stored_chat(runtime, 5) is None
+
+
+async def test_export_arrives_as_a_json_document(
+    fake: FakeTelegramServer, runtime: Runtime, transport: TelegramTransport
+) -> None:
+    await say(fake, 5, "/subscribe mental health")
+    sent = await say(fake, 5, "/export")
+    assert sent["document"]["file_name"].startswith("signpost-export-")
+    assert sent["caption"].startswith("Everything stored about this chat (1 subscriptions)")
+    (document,) = fake.sent_documents(5)
+    data = json.loads(document.content)
+    assert data["chat"]["platform_chat_id"] == "5"
+    assert data["subscriptions"][0]["topics"] == ["mental-health"]
+
+
+async def test_junk_text_unknown_commands_and_other_bots(
+    fake: FakeTelegramServer, runtime: Runtime, transport: TelegramTransport
+) -> None:
+    hint = await say(fake, 5, "hello, what do you do?")
+    assert hint["text"].startswith("Type a command, e.g. /calls mental health")
+    unknown = await say(fake, 5, "/frobnicate now")
+    assert unknown["text"] == "I don't know /frobnicate. /help lists what I can do."
+    await nothing_more(fake, fake.build.group_message(-40, "just chatting", from_id=8))
+    await nothing_more(fake, fake.build.group_message(-40, "/calls@other_bot x", from_id=8))
+    mine = await ask(fake, fake.build.group_message(-40, "/help@signpost_test_bot", from_id=8))
+    assert mine["text"].startswith("What I can do:")
+
+
+async def test_deep_link_subscribes_in_one_tap(
+    fake: FakeTelegramServer, runtime: Runtime, transport: TelegramTransport
+) -> None:
+    answer = await say(fake, 5, "/start topic-crisis-support")
+    assert answer["text"].startswith("Subscribed: Crisis support")
+    (sub,) = await subscriptions(runtime, 5)
+    assert sub.topics == ["crisis-support"]
+
+
+# --------------------------------------------------------------------------- groups and channels
+
+
+async def test_only_group_admins_manage_but_anyone_searches(
+    fake: FakeTelegramServer, runtime: Runtime, transport: TelegramTransport
+) -> None:
+    fake.set_admins(-40, [7])
+    refused = await ask(fake, fake.build.group_message(-40, "/subscribe", from_id=8))
+    assert refused["text"].startswith("Only this group's admins can change")
+    searched = await ask(fake, fake.build.group_message(-40, "/calls mental health", from_id=8))
+    assert searched["text"].startswith(("Open calls", "No open calls"))
+    steps = await ask(fake, fake.build.group_message(-40, "/subscribe", from_id=7))
+    assert steps["text"].startswith("Step 1 of 3")
+    toggle = next(iter(buttons(steps).values()))
+    not_yours = await press(fake, steps, toggle, by=8)
+    assert not_yours.method == "sendMessage"
+    assert not_yours.response["result"]["text"] == "Only this group's admins can change that."
+    asked = [c.params["user_id"] for c in fake.calls_to("getChatMember")]
+    assert asked.count(8) == 1  # remembered, not asked again for every message
+    assert await subscriptions(runtime, -40) == []
+
+
+async def test_a_channel_is_managed_from_a_private_chat(
+    fake: FakeTelegramServer, runtime: Runtime, transport: TelegramTransport
+) -> None:
+    fake.add_chat(-1005, "channel", username="signpost_alerts")
+    fake.set_admins(-1005, [5])
+    transport.admin_cache_seconds = 0  # asked every time, so that losing the role shows at once
+    usage = await say(fake, 5, "/channel")
+    assert "/channel @channelname" in usage["text"]
+    refused = await say(fake, 6, "/channel @signpost_alerts")
+    assert refused["text"].startswith("I can't see you as an admin of @signpost_alerts")
+    in_group = await ask(fake, fake.build.group_message(-40, "/channel @x", from_id=5))
+    assert in_group["text"].startswith("Use /channel in a private chat")
+    chosen = await say(fake, 5, "/channel @signpost_alerts")
+    assert chosen["text"].startswith("From now on /subscribe")
+    saved = await say(fake, 5, "/subscribe mental health")
+    assert saved["text"].startswith("[@signpost_alerts] Subscribed: Mental health")
+    assert len(await subscriptions(runtime, "@signpost_alerts")) == 1
+    assert await subscriptions(runtime, 5) == []
+    assert (await stored_chat(runtime, "@signpost_alerts")).managed_by == "5"
+
+    await poll_all(runtime)
+    await deliver_all(runtime)
+    alerts = fake.sent_messages(-1005)
+    assert alerts and all(m.plain_text.startswith("New ") for m in alerts)
+
+    fake.set_admins(-1005, [])
+    lost = await say(fake, 5, "/mysubs")
+    assert lost["text"].startswith("I no longer act for @signpost_alerts")
+    assert (await say(fake, 5, "/mysubs"))["text"].startswith("No subscriptions here yet")
+    fake.set_admins(-1005, [5])
+    await say(fake, 5, "/channel @signpost_alerts")
+    assert (await say(fake, 5, "/channel off"))["text"].startswith("Done: commands here act")
+    assert (await say(fake, 5, "/mysubs"))["text"].startswith("No subscriptions here yet")
+
+
+async def test_a_channel_that_removes_the_bot_is_paused_then_resumed_quietly(
+    fake: FakeTelegramServer, runtime: Runtime, transport: TelegramTransport
+) -> None:
+    fake.add_chat(-1005, "channel", username="signpost_alerts")
+    fake.set_admins(-1005, [5])
+    await say(fake, 5, "/channel @signpost_alerts")
+    fake.push_update(fake.build.bot_removed(-1005, by=5))
+
+    async def reason() -> Any:
+        chat = await stored_chat(runtime, "@signpost_alerts")
+        return not chat.active and chat.paused_reason
+
+    assert await eventually(reason) == "telegram: removed from the channel"
+    await nothing_more(fake, fake.build.bot_added(-1005, by=5, as_admin=True))
+    assert (await stored_chat(runtime, "@signpost_alerts")).active is True
+    assert await stored_chat(runtime, -1005) is None  # no second row for the same channel
+    assert fake.sent_messages(-1005) == []
+
+
+async def test_a_subscription_made_in_a_forum_topic_alerts_that_topic(
+    fake: FakeTelegramServer, runtime: Runtime, transport: TelegramTransport
+) -> None:
+    fake.set_admins(-1009, [7])
+    update = fake.build.topic_message(-1009, 12, "/subscribe mental health", from_id=7)
+    answer = await ask(fake, update)
+    assert answer["text"].startswith("Subscribed:") and answer["message_thread_id"] == 12
+    assert len(await subscriptions(runtime, -1009, "12")) == 1
+    assert await stored_chat(runtime, -1009) is None  # the group itself has no subscription
+    await poll_all(runtime)
+    await deliver_all(runtime)
+    alerts = fake.sent_messages(-1009)[1:]
+    assert alerts and {m.message_thread_id for m in alerts} == {12}
+    assert all(call.ok for call in fake.calls_to("sendMessage"))  # strict HTML accepted
+
+
+async def test_hostile_titles_reach_users_escaped(
+    fake: FakeTelegramServer, runtime: Runtime, transport: TelegramTransport
+) -> None:
+    title = 'Zyzzyva fund <script>alert("x")</script> R&D & <b>unclosed ' + "&" * 5000
+    await add_calls(runtime, [title])
+    answer = await say(fake, 5, "/calls zyzzyva")
+    assert 'Zyzzyva fund <script>alert("x")</script> R&D & <b>unclosed &&&' in answer["text"]
+    assert len(answer["text"].encode("utf-16-le")) // 2 <= 4096
+    assert all(call.ok for call in fake.calls_to("sendMessage"))
+
+
+# --------------------------------------------------------------------------- chat state
+
+
+async def test_the_bot_added_removed_and_added_again_to_a_group(
+    fake: FakeTelegramServer, runtime: Runtime, transport: TelegramTransport
+) -> None:
+    welcome = await ask(fake, fake.build.bot_added(-50, by=7))
+    assert welcome["text"].startswith("Hello! I'm Signpost")
+    assert (await stored_chat(runtime, -50)).kind == "group"
+    fake.push_update(fake.build.bot_removed(-50, by=7))
+
+    async def paused() -> Any:
+        chat = await stored_chat(runtime, -50)
+        return not chat.active and chat.paused_reason
+
+    assert (await eventually(paused)).startswith("telegram: removed from the group")
+    back = await ask(fake, fake.build.bot_added(-50, by=7))
+    assert back["text"].startswith("Welcome back — alerts resumed.")
+    assert (await stored_chat(runtime, -50)).active is True
+
+
+async def test_blocking_pauses_and_unblocking_resumes_but_never_undoes_a_pause(
+    fake: FakeTelegramServer, runtime: Runtime, transport: TelegramTransport
+) -> None:
+    await say(fake, 5, "/start")
+    fake.push_update(fake.build.bot_blocked(5))
+
+    async def reason() -> Any:
+        chat = await stored_chat(runtime, 5)
+        return not chat.active and chat.paused_reason
+
+    assert await eventually(reason) == "telegram: the user blocked the bot"
+    back = await ask(fake, fake.build.bot_unblocked(5))
+    assert back["text"].startswith("Welcome back")
+    await say(fake, 5, "/pause")
+    fake.push_update(fake.build.bot_blocked(5))
+    await nothing_more(fake, fake.build.bot_unblocked(5))
+    assert (await stored_chat(runtime, 5)).paused_reason == "paused with /pause"
+
+
+async def test_a_group_that_becomes_a_supergroup_keeps_its_subscriptions(
+    fake: FakeTelegramServer, runtime: Runtime, transport: TelegramTransport
+) -> None:
+    fake.set_admins(-60, [7])
+    await ask(fake, fake.build.group_message(-60, "/subscribe mental health", from_id=7))
+    fake.push_updates(fake.build.migration(-60, -1006))
+
+    async def moved() -> Any:
+        return await stored_chat(runtime, -1006)
+
+    chat = await eventually(moved)
+    assert chat.kind == "supergroup" and await stored_chat(runtime, -60) is None
+    assert len(await subscriptions(runtime, -1006)) == 1
+
+
+async def test_unchanged_edits_and_expired_buttons_are_quiet(
+    fake: FakeTelegramServer,
+    runtime: Runtime,
+    transport: TelegramTransport,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    step = await say(fake, 5, "/subscribe")
+    with caplog.at_level(logging.INFO):
+        same = await press(fake, step, "sub:t:0:-:-:0")  # the very step already shown
+        assert same.method == "editMessageText" and same.status == 400
+        stale = fake.build.callback_query(5, "set:glossary", message_id=step["message_id"])
+        fake.push_update(stale)
+        fake.expire_callback_query(stale["callback_query"]["id"])
+        shown = fake.messages[(5, step["message_id"])]
+        await until(lambda: shown["text"].startswith("Settings for this chat"))  # still handled
+    answers = [c.status for c in fake.calls_to("answerCallbackQuery")]
+    assert answers == [200, 400]
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert len(fake.sent_messages(5)) == 1  # both presses acted on the message pressed
+
+
+# --------------------------------------------------------------------------- lifecycle
+
+
+async def test_webhook_refuses_requests_without_the_secret(
+    store: Store, fake: FakeTelegramServer
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram-hook"
+    settings = settings_for(
+        fake,
+        telegram_webhook_url=url,
+        telegram_webhook_port=port,
+        telegram_webhook_secret="s3cr3t-webhook-value",
+    )
+    built = await build_runtime(settings, store, offline=True, stop=asyncio.Event())
+    stop = await start_telegram(built, send_limits=FAST, retry_seconds=0.2)
+    try:
+        await until(lambda: fake.webhook is not None and built.connected.get("telegram"))
+        assert fake.webhook["url"] == url
+        assert fake.webhook["secret_token"] == "s3cr3t-webhook-value"
+        missing = await fake.post_update_to(url, fake.build.private_message(5, "/help"))
+        wrong = await fake.post_update_to(
+            url, fake.build.private_message(5, "/help"), secret_token="guess"
+        )
+        assert (missing, wrong) == (403, 403)
+        await asyncio.sleep(0.3)
+        assert fake.sent_messages(5) == [] and await stored_chat(built, 5) is None
+        right = await fake.post_update_to(
+            url, fake.build.private_message(5, "/help"), secret_token="s3cr3t-webhook-value"
+        )
+        assert right == 200
+        headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cr3t-webhook-value"}
+        async with aiohttp.ClientSession() as session:
+            garbage = await session.post(url, json=[1, 2], headers=headers)
+        assert garbage.status == 400
+        await until(lambda: fake.sent_messages(5))
+        assert fake.sent_messages(5)[0].plain_text.startswith("What I can do:")
+        assert fake.calls_to("getUpdates") == []
+    finally:
+        await stop()
+        await built.http.aclose()
+
+
+async def test_a_webhook_without_a_secret_is_refused_at_start(fake: FakeTelegramServer) -> None:
+    settings = settings_for(fake, telegram_webhook_url="https://bot.example.org/tg")
+    with pytest.raises(RuntimeError, match="without TELEGRAM_WEBHOOK_SECRET"):
+        await start_telegram(SimpleNamespace(settings=settings))
+
+
+async def test_a_refused_token_stops_the_start(fake: FakeTelegramServer, runtime: Runtime) -> None:
+    settings = load_settings(
+        telegram_bot_token="42:not-the-token", telegram_api_base_url=fake.base_url
+    )
+    wrong = SimpleNamespace(store=runtime.store, clock=runtime.clock)
+    wrong.settings, wrong.channels, wrong.connected = settings, {}, {}
+    with pytest.raises(RuntimeError, match="refused TELEGRAM_BOT_TOKEN"):
+        await start_telegram(wrong)
+    assert wrong.channels == {}
+
+
+async def test_unreachable_telegram_is_retried_in_the_background(runtime: Runtime) -> None:
+    port = free_port()  # nothing listens there
+    settings = load_settings(
+        telegram_bot_token="42:token", telegram_api_base_url=f"http://127.0.0.1:{port}/bot"
+    )
+    offline = SimpleNamespace(store=runtime.store, clock=runtime.clock, settings=settings)
+    offline.channels, offline.connected = {}, {}
+    stop = await start_telegram(offline, send_limits=FAST, retry_seconds=0.1)
+    assert offline.connected["telegram"] is False and "telegram" not in offline.channels
+    started = time.monotonic()
+    await stop()
+    assert time.monotonic() - started < 1
+
+
+async def test_one_replica_polls_and_a_survivor_takes_over(
+    store: Store, fake: FakeTelegramServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = await build_runtime(settings_for(fake), store, offline=True, stop=asyncio.Event())
+    second = await build_runtime(settings_for(fake), store, offline=True, stop=asyncio.Event())
+    stop_first = await start_telegram(first, send_limits=FAST, retry_seconds=0.2)
+    leader: TelegramTransport = stop_first.__self__  # type: ignore[attr-defined]
+    try:
+        await until(lambda: leader.leading)
+        if store.dialect != "postgresql":
+            return  # SQLite deployments are one process: the lock is always granted
+        stop_second = await start_telegram(second, send_limits=FAST, retry_seconds=0.2)
+        follower: TelegramTransport = stop_second.__self__  # type: ignore[attr-defined]
+        await asyncio.sleep(0.6)
+        assert not follower.leading and second.connected["telegram"]
+        assert "telegram" in second.channels  # a follower still sends
+        assert (await say(fake, 5, "/help"))["text"].startswith("What I can do:")
+        await stop_first()
+        await until(lambda: follower.leading, seconds=3)
+        assert (await say(fake, 6, "/help"))["text"].startswith("What I can do:")
+        await stop_second()
+        # Never two pollers at once: PTB would have reported a Conflict to our callback.
+        assert not [r for r in caplog.records if "polling failed" in r.getMessage()]
+    finally:
+        await stop_first()
+        await first.http.aclose()
+        await second.http.aclose()
+
+
+async def test_stop_is_prompt_and_unregisters(fake: FakeTelegramServer, runtime: Runtime) -> None:
+    stop = await start_telegram(runtime, send_limits=FAST)
+    await until(lambda: fake.calls_to("getUpdates"))  # a long poll is in flight
+    started = time.monotonic()
+    await stop()
+    assert time.monotonic() - started < 2
+    assert "telegram" not in runtime.channels and runtime.connected["telegram"] is False
+
+
+async def test_serve_end_to_end(tmp_path, caplog: pytest.LogCaptureFixture) -> None:
+    """``bot.app.serve`` with the real component, Telegram's real limits on, offline data."""
+    async with FakeTelegramServer() as fake:
+        settings = load_settings(
+            database_url=f"sqlite:///{tmp_path / 'e2e.db'}",
+            telegram_bot_token=fake.token,
+            telegram_api_base_url=fake.base_url,
+        )
+        stream = io.StringIO()
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(TextFormatter())
+        handler.addFilter(RedactingFilter(settings.secrets()))
+        root = logging.getLogger()
+        root.addHandler(handler)
+        grabbed: list[Runtime] = []
+
+        async def grab(runtime: Runtime) -> None:
+            grabbed.append(runtime)
+
+        stop = asyncio.Event()
+        components = [telegram_component, grab]
+        serving = asyncio.create_task(
+            serve(settings, offline=True, stop=stop, components=components)
+        )
+        try:
+            with caplog.at_level(logging.INFO):
+                await until(lambda: grabbed and grabbed[0].connected.get("telegram"), seconds=10)
+                await poll_all(grabbed[0])
+                said = {
+                    11: "/start",
+                    12: "/help",
+                    13: "/calls mental health",
+                    14: "/glossary co-PI",
+                    15: "/subscribe",
+                    16: "asdf qwerty",
+                }
+                fake.push_updates(fake.build.private_message(u, t) for u, t in said.items())
+                await until(lambda: all(fake.sent_messages(user) for user in said))
+                text = {user: fake.sent_messages(user)[0].plain_text for user in said}
+                stop.set()
+                started = time.monotonic()
+                await asyncio.wait_for(serving, 10)
+                stopping = time.monotonic() - started
+        finally:
+            stop.set()
+            root.removeHandler(handler)
+    assert text[11].startswith("Hello! I'm Signpost")
+    assert text[12].startswith("What I can do:")
+    assert text[13].startswith("Open calls for “mental health”")
+    assert text[14].startswith("co-PI\n")
+    assert text[15].startswith("Step 1 of 3")
+    assert text[16].startswith("Type a command")
+    assert fake.rate_limited == 0
+    assert stopping < 5
+    logs = stream.getvalue()
+    assert "Telegram: this replica receives updates" in logs
+    assert fake.token not in logs and "Traceback" not in logs
+    ours = [r for r in caplog.records if r.name.startswith("signpost")]
+    assert all(fake.token not in r.getMessage() for r in ours)
+    assert all(r.exc_info is None for r in caplog.records)
