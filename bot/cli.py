@@ -7,6 +7,7 @@ never a traceback. Commands that need the database upgrade it first.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -132,6 +133,9 @@ def demo() -> None:
 
 def main() -> None:
     """Console-script entry point."""
+    # python-telegram-bot 22 reports RetryAfter waits as timedeltas in this mode (the future
+    # default); without it every rate-limit answer logs a deprecation warning.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
 
     try:
         app()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -78,6 +78,15 @@ class Settings(BaseSettings):
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.telegram_webhook_url and not self.telegram_webhook_secret:
+            raise ValueError(
+                "TELEGRAM_WEBHOOK_URL needs TELEGRAM_WEBHOOK_SECRET, or anyone could post "
+                "updates to the webhook"
+            )
+        return self
+
     @property
     def admin_ids(self) -> frozenset[tuple[str, str]]:
         """Admins as ``(platform, user_id)`` pairs."""
@@ -142,6 +151,6 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = first.get("loc", ("?",))[-1]
+        field = (first.get("loc") or ("settings",))[-1]
         message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
         raise SettingsError(f"invalid setting {field}: {message}") from None

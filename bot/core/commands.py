@@ -45,7 +45,7 @@ ADMIN_HELP = [
     ("poll", "poll sources now"),
     ("broadcast", "send a message to every chat"),
 ]
-MANAGE = {"subscribe", "unsubscribe", "settings", "pause", "resume", "forget"}
+MANAGE = {"subscribe", "unsubscribe", "settings", "pause", "resume", "forget", "export", "calendar"}
 
 
 def parse_command(text: str) -> tuple[str, str] | None:

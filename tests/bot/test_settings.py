@@ -85,3 +85,20 @@ def test_admin_list_parsing():
 def test_secrets_lists_only_set_values(monkeypatch):
     monkeypatch.setenv("SLACK_SIGNING_SECRET", "s3cr3t-signing")
     assert load_settings().secrets() == ["s3cr3t-signing"]
+
+
+def test_a_webhook_without_a_secret_is_refused_at_start(monkeypatch):
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:abcdefghijklmnopqrstuvwxyz0123456789")
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_URL", "https://bot.example.org/telegram")
+    with pytest.raises(SettingsError, match="TELEGRAM_WEBHOOK_SECRET"):
+        load_settings()
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", "s3cret-value")
+    assert "webhook" in " ".join(load_settings().describe_transports())
+
+
+def test_empty_values_mean_unset(monkeypatch):
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "")
+    monkeypatch.setenv("SLACK_PORT", "")
+    settings = load_settings()
+    assert not settings.telegram_configured
+    assert settings.slack_port == 3000
