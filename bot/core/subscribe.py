@@ -37,17 +37,30 @@ def _action(step: str, mask: int, role: str = "-", mode: str = "-", edit: int = 
     return f"sub:{step}:{mask:x}:{role}:{mode}:{edit}"
 
 
-def topics_step(mask: int, services: Services, *, edit: bool, editing: int = 0) -> Reply:
+TOPICS_PER_PAGE = 12
+
+
+def topics_step(
+    mask: int, services: Services, *, edit: bool, editing: int = 0, page: int = 0
+) -> Reply:
+    """One page of topic toggles (a phone screen's worth), then paging and Next."""
+    topics = _topics(services)
+    pages = max(1, -(-len(topics) // TOPICS_PER_PAGE))
+    page = min(max(page, 0), pages - 1)
+    first = page * TOPICS_PER_PAGE
     buttons = []
-    for i, topic in enumerate(_topics(services)):
-        ticked = mask >> i & 1
-        label = ("✓ " if ticked else "") + topic.label
-        buttons.append(Button(label, action=_action("t", mask ^ (1 << i), edit=editing)))
+    for i, topic in enumerate(topics[first : first + TOPICS_PER_PAGE], start=first):
+        label = ("✓ " if mask >> i & 1 else "") + topic.label
+        buttons.append(Button(label, action=_action(f"t{page}", mask ^ (1 << i), edit=editing)))
+    if page > 0:
+        buttons.append(Button("‹ Fewer", action=_action(f"t{page - 1}", mask, edit=editing)))
+    if page < pages - 1:
+        buttons.append(Button("More topics ›", action=_action(f"t{page + 1}", mask, edit=editing)))
     buttons.append(Button("Next ›", action=_action("r", mask, edit=editing)))
     chosen = len(_mask_topics(mask, services))
     return Reply(
-        text="Step 1 of 3 — which topics? Tap to tick, then Next."
-        + (f" ({chosen} chosen)" if chosen else " (none chosen means all topics)"),
+        text=f"Step 1 of 3 — which topics? Tap to tick, then Next (page {page + 1} of {pages})."
+        + (f" {chosen} chosen." if chosen else " None chosen means all topics."),
         buttons=buttons,
         edit=edit,
     )
@@ -132,8 +145,9 @@ async def press(ctx: Context, services: Services, parts: list[str]) -> Reply:
         return EXPIRED
     if mask >= 1 << len(_topics(services)) or (role not in ("-", "any") and role not in ROLES):
         return EXPIRED
-    if step == "t":
-        return topics_step(mask, services, edit=True, editing=editing)
+    if (step.startswith("t") and step[1:].isdigit()) or step == "t":
+        page = int(step[1:] or 0)
+        return topics_step(mask, services, edit=True, editing=editing, page=page)
     if step == "r":
         return role_step(mask, editing)
     if step == "m" and role != "-":

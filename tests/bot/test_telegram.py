@@ -235,7 +235,7 @@ async def test_subscribe_guided_flow_edits_one_message_until_saved(
     assert step["text"].startswith("Step 1 of 3")
     first_topic, toggle = next(iter(buttons(step).items()))
     edited = (await press(fake, step, toggle)).response["result"]
-    assert edited["message_id"] == step["message_id"] and "(1 chosen)" in edited["text"]
+    assert edited["message_id"] == step["message_id"] and "1 chosen." in edited["text"]
     assert buttons(edited)[f"✓ {first_topic}"]
     role = (await press(fake, edited, buttons(edited)["Next ›"])).response["result"]
     assert role["text"].startswith("Step 2 of 3")

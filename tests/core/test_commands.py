@@ -320,3 +320,16 @@ async def test_admins_add_glossary_terms_without_a_release(bot, store):
     )
     async with store.unit() as unit:
         assert {t["slug"] for t in await unit.glossary.terms()} == {"backfill-funding", "co-pi"}
+
+
+async def test_topics_are_offered_a_page_at_a_time(bot):
+    commands, ctx = bot
+    first = await commands.handle(ctx, "/subscribe")
+    labels = [b.label for b in first.buttons]
+    assert len(labels) <= 14
+    assert labels[-2:] == ["More topics ›", "Next ›"]
+    ticked = await commands.press(ctx, first.buttons[0].action)
+    second = await commands.press(ctx, ticked.buttons[-2].action)
+    assert "page 2" in second.text
+    assert "1 chosen" in second.text  # the tick survives paging
+    assert second.buttons[-3].label == "‹ Fewer"
