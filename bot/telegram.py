@@ -480,7 +480,8 @@ class TelegramTransport:
         if kind == ChatType.CHANNEL and tg_chat.username:  # /channel may have stored @name
             keys.append(f"@{tg_chat.username.lower()}")
         async with self.runtime.store.unit() as unit:
-            known = [chat for key in keys if (chat := await unit.chats.find("telegram", key))]
+            # The chat and each of its forum topics are rows of their own: all go together.
+            known = [chat for key in keys for chat in await unit.chats.threads("telegram", key)]
             if not joined:
                 why = "the user blocked the bot" if private else f"removed from the {kind}"
                 for chat in known:

@@ -74,6 +74,15 @@ class ChatRepo:
         row = await self._find_row(platform, chat_id, thread_id)
         return chat_model(row) if row else None
 
+    async def threads(self, platform: str, chat_id: str) -> list[Chat]:
+        """Every stored row of one platform chat: the chat itself and its forum topics."""
+        rows = await self.session.scalars(
+            select(ChatRow)
+            .where(ChatRow.platform == platform, ChatRow.platform_chat_id == str(chat_id))
+            .order_by(ChatRow.thread_id)
+        )
+        return [chat_model(row) for row in rows]
+
     async def ensure(self, chat: Chat, *, now: datetime) -> Chat:
         """The stored chat for this platform address, created on first contact."""
         row = await self._find_row(chat.platform, chat.platform_chat_id, chat.thread_id)

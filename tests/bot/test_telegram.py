@@ -425,6 +425,22 @@ async def test_a_subscription_made_in_a_forum_topic_alerts_that_topic(
     assert all(call.ok for call in fake.calls_to("sendMessage"))  # strict HTML accepted
 
 
+async def test_removing_the_bot_pauses_every_topic_and_adding_it_back_resumes_them(
+    fake: FakeTelegramServer, runtime: Runtime, transport: TelegramTransport
+) -> None:
+    fake.set_admins(-1010, [7])
+    await ask(fake, fake.build.topic_message(-1010, 12, "/subscribe dementia", from_id=7))
+    fake.push_update(fake.build.bot_removed(-1010, by=7))
+
+    async def topic_paused() -> Any:
+        topic = await stored_chat(runtime, -1010, "12")
+        return not topic.active and topic.paused_reason
+
+    assert (await eventually(topic_paused)).startswith("telegram: removed from the")
+    await ask(fake, fake.build.bot_added(-1010, by=7))
+    assert (await stored_chat(runtime, -1010, "12")).active is True
+
+
 async def test_hostile_titles_reach_users_escaped(
     fake: FakeTelegramServer, runtime: Runtime, transport: TelegramTransport
 ) -> None:
