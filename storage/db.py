@@ -59,8 +59,13 @@ def create_engine(url: str | URL, *, echo: bool = False, schema: str | None = No
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     kwargs.update(pool_pre_ping=True, pool_size=5, max_overflow=5)
+    # asyncpg reuses prepared statements, and after five runs PostgreSQL may switch a query
+    # to a generic plan; for full-text search that plan guesses 500 hits for any tsquery and
+    # rechecks tens of thousands of rows. Custom plans keep the planner's estimates real.
+    server_settings = {"plan_cache_mode": "force_custom_plan"}
     if schema:
-        kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
+        server_settings["search_path"] = schema
+    kwargs["connect_args"] = {"server_settings": server_settings}
     return create_async_engine(target, **kwargs)
 
 

@@ -53,14 +53,20 @@ class Vocabulary:
         return {topic.slug: topic.label for topic in self.taxonomy.topics}
 
 
+def topic_token(slug: str) -> str:
+    """One indexed word standing for a topic ("topicmentalhealth"): a search that names a
+    topic finds every item tagged with it through this word alone, instead of OR-ing all
+    the topic's synonyms (which the tagger already looked for), at a fraction of the cost."""
+    return "topic" + "".join(ch for ch in slug if ch.isalnum())
+
+
 def search_text(item: Opportunity, vocabulary: Vocabulary) -> str:
-    """Funders, topic labels and synonyms and eligibility: found by search, not displayed."""
+    """Funders, topic labels and tokens, and eligibility: found by search, not displayed."""
     words = list(item.funders)
     for slug in item.topics:
         topic = vocabulary.taxonomy.get(slug)
         if topic is not None:
-            words.append(topic.label)
-            words.extend(topic.synonyms)
+            words += [topic.label, topic_token(slug)]
     words.append(item.eligibility)
     return " ".join(w for w in words if w)
 

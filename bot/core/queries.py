@@ -2,27 +2,33 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from bot.core.alerts import opportunity_section
 from bot.core.context import MAX_INPUT, Context, Services
 from bot.core.formatting import when
 from bot.core.model import Opportunity
+from bot.core.pipeline import topic_token
 from bot.core.replies import Button, Reply, Section
-from bot.core.textmatch import normalise_words
 
 PAGE_SIZE = 5
 KIND_WORDS = {"call": "calls", "internship": "internships", "event": "events"}
 
 
+def search_words(query: str) -> list[str]:
+    """The user's words, lower-cased but otherwise as typed: the full-text stemmers do their
+    own folding, and ours ("women" -> "woman") would no longer match what they index."""
+    return re.findall(r"[^\W_]+", query.casefold())
+
+
 def search_alternatives(query: str, services: Services) -> list[list[str]]:
-    """The user's words (all needed), then each synonym phrase of the topics they named."""
-    words = normalise_words(query).split()
+    """The user's words (all needed), or any item tagged with a topic the query names — so
+    "mental health" also finds the psychiatric and wellbeing calls the tagger recognised."""
+    words = search_words(query)
     alternatives = [words] if words else []
-    for term in services.vocabulary.taxonomy.search_terms(query):
-        phrase = normalise_words(term).split()
-        if phrase and phrase != words and [" ".join(phrase)] not in alternatives:
-            alternatives.append([" ".join(phrase)])
+    for slug in services.vocabulary.taxonomy.resolve(query):
+        alternatives.append([topic_token(slug)])
     return alternatives
 
 

@@ -52,13 +52,18 @@ ORDER BY hits.rank, o.closes_at IS NULL, o.closes_at, o.id
 LIMIT :limit OFFSET :offset
 """
 
+# The rank is computed inside ``hits`` so the window count does not drag the tsvector along;
+# ts_rank (not ts_rank_cd) because cover density costs several times more per row.
 _POSTGRES = """
-WITH q AS (SELECT {tsquery} AS query)
-SELECT o.id AS id, count(*) OVER () AS total
-FROM opportunities o, q
-WHERE o.search_vector @@ q.query
-  AND o.duplicate_of_id IS NULL AND o.status IN ('open', 'upcoming') {kind_filter}
-ORDER BY ts_rank_cd(o.search_vector, q.query) DESC, o.closes_at IS NULL, o.closes_at, o.id
+WITH q AS (SELECT {tsquery} AS query),
+hits AS (
+  SELECT o.id, o.closes_at, ts_rank(o.search_vector, q.query) AS rank
+  FROM opportunities o, q
+  WHERE o.search_vector @@ q.query
+    AND o.duplicate_of_id IS NULL AND o.status IN ('open', 'upcoming') {kind_filter}
+)
+SELECT id, count(*) OVER () AS total FROM hits
+ORDER BY rank DESC, closes_at IS NULL, closes_at, id
 LIMIT :limit OFFSET :offset
 """
 
