@@ -5,6 +5,11 @@ and *filters* (kinds, funders, roles, minimum amount, excluded words), all of wh
 hold. The index maps each topic, each keyword phrase, and — for subscriptions about
 anything — each funder or kind to subscription ids, so one opportunity only looks at
 subscriptions that share something with it before the full check runs.
+
+Most subscriptions are *simple*: topics, perhaps narrowed by role or kind, nothing else.
+Those with the same topics, kinds and roles form one bucket, checked once per opportunity
+with its reasons built once, so a popular topic followed by thousands of chats costs one
+check, not thousands. ``match_groups`` returns such groups; ``match`` spells them out.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from bot.core.model import Opportunity, Subscription
 from bot.core.textmatch import PhraseMatcher, normalise_words
@@ -25,6 +31,31 @@ ROLE_LABELS = {
 }
 ANY = "*"
 PLURALS = {"call": "calls", "internship": "internships", "event": "events", "news": "news items"}
+
+
+# Funder names repeat endlessly across subscriptions and items; both functions are pure.
+_canonical = lru_cache(maxsize=8192)(canonical_funder)
+
+
+@lru_cache(maxsize=65536)
+def _follows(subscription_funder: str, funders: tuple[str, ...]) -> bool:
+    return funder_matches(subscription_funder, funders)
+
+
+@dataclass(slots=True)
+class _Bucket:
+    """Simple subscriptions sharing topics, kinds and roles: one check serves them all."""
+
+    topics: tuple[str, ...]
+    kinds: tuple[str, ...]
+    roles: tuple[str, ...]
+    subscriptions: list[Subscription] = field(default_factory=list)
+
+
+def _is_simple(sub: Subscription) -> bool:
+    return bool(sub.topics) and not (
+        sub.keywords or sub.funders or sub.min_amount_pence or sub.exclude_keywords
+    )
 
 
 @dataclass(slots=True)
@@ -62,6 +93,8 @@ class SubscriptionIndex:
         self._excludes: dict[int, dict[str, str]] = {}
         self._keywords: dict[int, dict[str, str]] = {}
         self._phrases: dict[str, list[str]] = {}
+        self._buckets: dict[tuple, _Bucket] = {}
+        self._buckets_by_topic: dict[str, list[_Bucket]] = defaultdict(list)
         for sub in subscriptions:
             self._add(sub)
         # Matchers get the phrases as typed (so "co-production" still finds "coproduction"),
@@ -79,6 +112,20 @@ class SubscriptionIndex:
     def _add(self, sub: Subscription) -> None:
         assert sub.id is not None, "only stored subscriptions can be indexed"
         self.subscriptions[sub.id] = sub
+        if _is_simple(sub):
+            # Topics keep the subscriber's order: the "why" line lists them that way.
+            key = (
+                tuple(dict.fromkeys(sub.topics)),
+                tuple(sorted(sub.kinds)),
+                tuple(sorted(sub.roles)),
+            )
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                bucket = self._buckets[key] = _Bucket(*key)
+                for topic in bucket.topics:
+                    self._buckets_by_topic[topic].append(bucket)
+            bucket.subscriptions.append(sub)
+            return
         keywords = self._keywords[sub.id] = _folded(sub.keywords)
         for topic in sub.topics:
             self._by_topic[topic].append(sub.id)
@@ -98,8 +145,16 @@ class SubscriptionIndex:
 
     def match(self, item: Opportunity) -> list[Match]:
         """Every subscription that wants ``item``, each with its reasons, ordered by id."""
+        matches = [Match(sub, reasons) for subs, reasons in self.match_groups(item) for sub in subs]
+        matches.sort(key=lambda m: m.subscription.id)
+        return matches
+
+    def match_groups(self, item: Opportunity) -> list[tuple[list[Subscription], list[str]]]:
+        """Subscriptions that want ``item``, in groups sharing one list of reasons (which
+        callers must not change). The cheap form for fan-outs to thousands of chats."""
         if item.status == "closed":
             return []
+        groups = self._simple_groups(item)
         text = " ".join((item.title, item.summary, item.eligibility))
         keyword_hits = self._keyword_matcher.find(text) if self._keyword_matcher else {}
         excluded = set(self._exclude_matcher.find(text)) if self._exclude_matcher else set()
@@ -114,14 +169,30 @@ class SubscriptionIndex:
             candidates.update(self._by_funder.get(funder, ()))
         candidates.update(self._by_kind.get(item.kind, ()))
         candidates.update(self._by_kind.get(ANY, ()))
-
-        matches = []
         for sub_id in sorted(candidates):
             sub = self.subscriptions[sub_id]
             reasons = self._check(sub, item, keyword_hits, excluded)
             if reasons is not None:
-                matches.append(Match(sub, reasons))
-        return matches
+                groups.append(([sub], reasons))
+        return groups
+
+    def _simple_groups(self, item: Opportunity) -> list[tuple[list[Subscription], list[str]]]:
+        groups = []
+        seen: set[int] = set()
+        offered = set(item.roles) | ({"vcse"} if "vcse_partner" in item.flags else set())
+        for topic in item.topics:
+            for bucket in self._buckets_by_topic.get(topic, ()):
+                if id(bucket) in seen:
+                    continue
+                seen.add(id(bucket))
+                if bucket.kinds and item.kind not in bucket.kinds:
+                    continue
+                if bucket.roles and item.roles and not offered & set(bucket.roles):
+                    continue
+                topics = [t for t in bucket.topics if t in item.topics]
+                reasons = self._reasons(item, topics, [], [], bucket.roles, bucket.kinds)
+                groups.append((bucket.subscriptions, reasons))
+        return groups
 
     def _check(
         self,
@@ -133,7 +204,8 @@ class SubscriptionIndex:
         """The reasons ``sub`` wants ``item``, or None when a filter says no."""
         if sub.kinds and item.kind not in sub.kinds:
             return None
-        followed = [f for f in sub.funders if funder_matches(f, item.funders)]
+        item_funders = tuple(item.funders)
+        followed = [f for f in sub.funders if _follows(f, item_funders)]
         if sub.funders and not followed:
             return None
         if sub.roles and item.roles:
@@ -148,16 +220,20 @@ class SubscriptionIndex:
         words = [typed for key, typed in self._keywords[sub.id].items() if key in keyword_hits]
         if (sub.topics or sub.keywords) and not (topics or words):
             return None
+        return self._reasons(item, topics, words, followed, sub.roles, sub.kinds)
+
+    def _reasons(self, item: Opportunity, topics, words, followed, roles, kinds) -> list[str]:
+        """ "mental health · MRC · suits VCSE partners": what the alert's "why" line says."""
         reasons = [self.topic_labels.get(t, t) for t in topics]
         reasons += [f"“{w}”" for w in words]
-        reasons += [canonical_funder(f) for f in followed]
-        for role in sub.roles:
+        reasons += [_canonical(f) for f in followed]
+        for role in roles:
             if role in item.roles or (role == "vcse" and "vcse_partner" in item.flags):
                 reasons.append(ROLE_LABELS.get(role, role))
-        if "vcse_partner" in item.flags and "vcse" not in sub.roles:
+        if "vcse_partner" in item.flags and "vcse" not in roles:
             reasons.append("welcomes VCSE partners")
         if not reasons:
-            if sub.kinds:
+            if kinds:
                 reasons.append("new " + ("news item" if item.kind == "news" else item.kind))
             else:
                 reasons.append(f"all new {PLURALS.get(item.kind, item.kind)}")

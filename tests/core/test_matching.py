@@ -616,4 +616,24 @@ def test_index_checks_the_one_subscription_that_shares_something(monkeypatch, re
 
     monkeypatch.setattr(index, "_check", counting)
     assert [m.subscription.id for m in index.match(opp)] == [2000]
-    assert checked == [2000]
+    # Simple topic subscriptions are checked a bucket at a time, not through _check; either
+    # way none of the 1,000 unrelated subscriptions is looked at.
+    assert set(checked) <= {2000}
+
+
+def test_identical_simple_subscriptions_are_checked_once_per_opportunity(monkeypatch):
+    """A thousand chats following the same topic cost one check and one list of reasons."""
+    subs = [sub(i, topics=[MH], roles=["vcse"]) for i in range(1, 1001)]
+    index = SubscriptionIndex(subs, LABELS)
+    built: list[int] = []
+    reasons = index._reasons
+
+    def counting(*args):
+        built.append(1)
+        return reasons(*args)
+
+    monkeypatch.setattr(index, "_reasons", counting)
+    groups = index.match_groups(item(topics=[MH], roles=["vcse"]))
+    assert [len(subscriptions) for subscriptions, _ in groups] == [1000]
+    assert built == [1]
+    assert [m.subscription.id for m in index.match(item(topics=[MH]))] == list(range(1, 1001))
