@@ -94,6 +94,8 @@ class SubscriptionIndex:
         self._keywords: dict[int, dict[str, str]] = {}
         self._phrases: dict[str, list[str]] = {}
         self._buckets: dict[tuple, _Bucket] = {}
+        self._shapes: dict[tuple, int] = {}
+        self._members: dict[int, list[Subscription]] = {}
         self._buckets_by_topic: dict[str, list[_Bucket]] = defaultdict(list)
         for sub in subscriptions:
             self._add(sub)
@@ -126,6 +128,22 @@ class SubscriptionIndex:
                     self._buckets_by_topic[topic].append(bucket)
             bucket.subscriptions.append(sub)
             return
+        # Identical subscriptions (many chats asking the same thing) share one check.
+        shape = (
+            tuple(sub.topics),
+            tuple(sub.keywords),
+            tuple(sub.exclude_keywords),
+            tuple(sorted(sub.kinds)),
+            tuple(sorted(sub.roles)),
+            tuple(sub.funders),
+            sub.min_amount_pence,
+        )
+        first = self._shapes.get(shape)
+        if first is not None:
+            self._members[first].append(sub)
+            return
+        self._shapes[shape] = sub.id
+        self._members[sub.id] = [sub]
         keywords = self._keywords[sub.id] = _folded(sub.keywords)
         for topic in sub.topics:
             self._by_topic[topic].append(sub.id)
@@ -173,7 +191,7 @@ class SubscriptionIndex:
             sub = self.subscriptions[sub_id]
             reasons = self._check(sub, item, keyword_hits, excluded)
             if reasons is not None:
-                groups.append(([sub], reasons))
+                groups.append((self._members[sub_id], reasons))
         return groups
 
     def _simple_groups(self, item: Opportunity) -> list[tuple[list[Subscription], list[str]]]:
