@@ -115,17 +115,39 @@ class Dispatcher:
 
         async def one_chat(chat_rows: list[QueuedMessage]) -> None:
             async with limit:
-                for row in chat_rows:
+                for index, row in enumerate(chat_rows):
                     if not await self.process(row):
-                        break  # the chat paused or moved: the rest wait for the next claim
+                        # The chat paused, moved or must wait: its later rows go back with
+                        # the stopped one, not left leased (and charged an attempt) for the
+                        # whole lease.
+                        await self._return(chat_rows[index + 1 :], row.id)
+                        break
 
         await asyncio.gather(*(one_chat(chat_rows) for chat_rows in by_chat.values()))
         return len(rows)
+
+    async def _return(self, rows: list[QueuedMessage], stopped_id: int) -> None:
+        if not rows:
+            return
+        async with self.store.unit() as unit:
+            stopped = await unit.outbox.get(stopped_id)
+            at = stopped.next_attempt_at if stopped is not None else self.clock.now()
+            for row in rows:
+                await unit.outbox.retry_later(
+                    row.id,
+                    self.owner,
+                    at=at,
+                    error="after an earlier message to this chat",
+                    count_attempt=False,
+                )
 
     async def process(self, row: QueuedMessage) -> bool:
         """Send one row; return False when the chat can take nothing more right now."""
         now = self.clock.now()
         async with self.store.unit() as unit:
+            if not await unit.outbox.renew(row.id, self.owner, until=now + self.lease):
+                log.info("outbox row %s was taken over by another worker; not sending", row.id)
+                return True
             chat = await unit.chats.get(row.chat_id)
             if chat is None or not chat.active:
                 await unit.outbox.retry_later(

@@ -148,6 +148,20 @@ class OutboxRepo:
         )
         return [_queued(row) for row in rows]
 
+    async def renew(self, row_id: int, owner: str, *, until: datetime) -> bool:
+        """Extend our lease just before sending; False when another worker has taken the
+        row (our batch outlasted the lease), which must then not be sent again."""
+        result = await self.session.execute(
+            update(OutboxItem)
+            .where(
+                OutboxItem.id == row_id,
+                OutboxItem.lease_owner == owner,
+                OutboxItem.status == "leased",
+            )
+            .values(lease_until=until)
+        )
+        return bool(result.rowcount)
+
     async def _finish(self, row_id: int, owner: str, **values: Any) -> bool:
         """Update a row only while we still hold its lease (it may have been re-leased)."""
         result = await self.session.execute(

@@ -340,7 +340,7 @@ def test_the_default_limits_are_telegrams_with_a_margin() -> None:
     private, group = throttle._limiter(5), throttle._limiter(-100123)
     rate = {"private": 1 / private.time_period, "group": group.max_rate / group.time_period * 60}
     assert (private.max_rate, rate["private"]) == (1, pytest.approx(1 / 1.1))
-    assert (group.max_rate, rate["group"]) == (10, pytest.approx(20 / 1.1))
+    assert (group.max_rate, rate["group"]) == (1, pytest.approx(20 / 1.1))  # no burst
     overall = throttle.overall.max_rate / throttle.overall.time_period
     assert (throttle.overall.max_rate, overall) == (10, pytest.approx(30 / 1.1))
-    assert throttle._limiter("@channel").max_rate == 10  # a channel's username: group limits
+    assert throttle._limiter("@channel").max_rate == 1  # a channel's username: group limits
