@@ -53,9 +53,9 @@ def topics_step(
         label = ("✓ " if mask >> i & 1 else "") + topic.label
         buttons.append(Button(label, action=_action(f"t{page}", mask ^ (1 << i), edit=editing)))
     if page > 0:
-        buttons.append(Button("‹ Fewer", action=_action(f"t{page - 1}", mask, edit=editing)))
+        buttons.append(Button("‹ Fewer", action=_action(f"p{page - 1}", mask, edit=editing)))
     if page < pages - 1:
-        buttons.append(Button("More topics ›", action=_action(f"t{page + 1}", mask, edit=editing)))
+        buttons.append(Button("More topics ›", action=_action(f"p{page + 1}", mask, edit=editing)))
     buttons.append(Button("Next ›", action=_action("r", mask, edit=editing)))
     chosen = len(_mask_topics(mask, services))
     return Reply(
@@ -145,7 +145,9 @@ async def press(ctx: Context, services: Services, parts: list[str]) -> Reply:
         return EXPIRED
     if mask >= 1 << len(_topics(services)) or (role not in ("-", "any") and role not in ROLES):
         return EXPIRED
-    if (step.startswith("t") and step[1:].isdigit()) or step == "t":
+    # "t<page>" toggles a topic on that page; "p<page>" turns the page (so transports can
+    # lay toggles out differently from navigation).
+    if step == "t" or (step[:1] in ("t", "p") and step[1:].isdigit()):
         page = int(step[1:] or 0)
         return topics_step(mask, services, edit=True, editing=editing, page=page)
     if step == "r":
