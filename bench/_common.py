@@ -12,10 +12,14 @@ import re
 import sys
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.store import Store
+from tests.helpers.databases import PostgresSchema
 
 
 def emit(record: dict[str, Any]) -> None:
@@ -77,3 +81,16 @@ class WriteCounter:
         if match:
             verb = match.group(1).split()[0].upper()
             self.statements[f"{verb} {match.group(2)}"] += 1
+
+
+async def open_store(url: str | None, workdir: Path) -> tuple[Store, PostgresSchema | None]:
+    """A migrated store: SQLite in ``workdir``, or a private schema on PostgreSQL at ``url``
+    (the caller drops the schema when done)."""
+    if url:
+        schema = PostgresSchema(url)
+        await schema.create()
+        store = Store.from_url(url, schema=schema.name)
+    else:
+        schema, store = None, Store.from_url(f"sqlite:///{workdir / 'bench.db'}")
+    await store.upgrade()
+    return store, schema

@@ -53,7 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench._common import check, emit, note, ratio  # noqa: E402
+from bench._common import check, emit, note, open_store, ratio  # noqa: E402
 from bot.clock import SystemClock  # noqa: E402
 from bot.core.model import Chat, Opportunity, Subscription  # noqa: E402
 from bot.core.pipeline import Vocabulary  # noqa: E402
@@ -64,7 +64,7 @@ from bot.slack_channel import SlackChannel  # noqa: E402
 from bot.telegram_channel import SendLimits, TelegramChannel  # noqa: E402
 from sources.base import Source, SourceConfig  # noqa: E402
 from storage.store import Store  # noqa: E402
-from tests.helpers.databases import PostgresSchema, postgres_url  # noqa: E402
+from tests.helpers.databases import postgres_url  # noqa: E402
 from tests.helpers.fake_slack import FakeSlackServer, SlackLimits, slack_client  # noqa: E402
 from tests.helpers.fake_telegram import (  # noqa: E402
     FakeTelegramServer,
@@ -83,17 +83,6 @@ SLACK_PER_CHANNEL = 10
 
 
 # --------------------------------------------------------------------------- plumbing
-
-
-async def open_store(url: str | None, workdir: Path) -> tuple[Store, PostgresSchema | None]:
-    if url:
-        schema = PostgresSchema(url)
-        await schema.create()
-        store = Store.from_url(url, schema=schema.name)
-    else:
-        schema, store = None, Store.from_url(f"sqlite:///{workdir / 'bench.db'}")
-    await store.upgrade()
-    return store, schema
 
 
 async def queue_alerts(

@@ -39,26 +39,15 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench._common import Stopwatch, check, emit, note, ratio  # noqa: E402
+from bench._common import Stopwatch, check, emit, note, open_store, ratio  # noqa: E402
 from bench._data import NEW_STATUSES, Generator, bulk_insert, vocabulary  # noqa: E402
 from bot.core.matching import SubscriptionIndex  # noqa: E402
 from bot.core.model import Opportunity, Subscription  # noqa: E402
 from storage.store import Store  # noqa: E402
-from tests.helpers.databases import PostgresSchema, postgres_url  # noqa: E402
+from tests.helpers.databases import postgres_url  # noqa: E402
 
 TARGET_S = 2.0
 CHECKED = 50  # items whose matches are checked, untimed, before the timed runs
-
-
-async def open_store(url: str | None, workdir: Path) -> tuple[Store, PostgresSchema | None]:
-    if url:
-        schema = PostgresSchema(url)
-        await schema.create()
-        store = Store.from_url(url, schema=schema.name)
-    else:
-        schema, store = None, Store.from_url(f"sqlite:///{workdir / 'bench.db'}")
-    await store.upgrade()
-    return store, schema
 
 
 async def full_read(store: Store) -> tuple[list[Subscription], float]:

@@ -35,13 +35,13 @@ if str(ROOT) not in sys.path:
 
 from sqlalchemy import text  # noqa: E402
 
-from bench._common import Stopwatch, check, emit, note, ratio  # noqa: E402
+from bench._common import Stopwatch, check, emit, note, open_store, ratio  # noqa: E402
 from bench._data import Generator, bulk_insert, opportunity_rows, vocabulary  # noqa: E402
 from bot.clock import SystemClock  # noqa: E402
 from bot.core import queries  # noqa: E402
 from bot.core.context import Services  # noqa: E402
 from storage.store import Store  # noqa: E402
-from tests.helpers.databases import PostgresSchema, postgres_url  # noqa: E402
+from tests.helpers.databases import postgres_url  # noqa: E402
 
 P95_TARGET_MS = 50.0
 RATIO_TARGET = 3.0
@@ -82,17 +82,6 @@ def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     rank = max(1, round(share * len(ordered)))
     return ordered[min(rank, len(ordered)) - 1]
-
-
-async def open_store(url: str | None, workdir: Path) -> tuple[Store, PostgresSchema | None]:
-    if url:
-        schema = PostgresSchema(url)
-        await schema.create()
-        store = Store.from_url(url, schema=schema.name)
-    else:
-        schema, store = None, Store.from_url(f"sqlite:///{workdir / 'bench.db'}")
-    await store.upgrade()
-    return store, schema
 
 
 async def handler_ms(services: Services, query: str) -> float:

@@ -15,7 +15,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -221,7 +221,6 @@ def schedule_jobs(runtime: Runtime) -> None:
     from bot import jobs, retention
 
     scheduler, store, clock = runtime.scheduler, runtime.store, runtime.clock
-    now = clock.now()
     rng = random.Random()
     for name, source in runtime.sources.items():
         minutes = max(5, source.config.interval_minutes)
@@ -234,7 +233,8 @@ def schedule_jobs(runtime: Runtime) -> None:
             jitter=minutes * 6,
             coalesce=True,
             max_instances=1,
-            next_run_time=now.__class__.now(now.tzinfo) + timedelta(seconds=rng.uniform(0, 3)),
+            # The scheduler runs on real time even offline, where the clock replays a date.
+            next_run_time=datetime.now(UTC) + timedelta(seconds=rng.uniform(0, 3)),
         )
     admins = runtime.settings.admin_ids
     common = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 600}
