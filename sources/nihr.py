@@ -31,6 +31,7 @@ from sources.normalise import (
     parse_iso_datetime,
     parse_money,
     parse_uk_date,
+    trim_text,
 )
 
 __all__ = ["NihrSource", "page_time"]
@@ -105,11 +106,9 @@ def _text(node: Tag | None) -> str:
     return clean_text(node.get_text()) if node is not None else ""
 
 
-def _trim(text: str, limit: int = SUMMARY_LIMIT) -> str:
-    """Cut at a word boundary: alerts show the opening, the page has the rest."""
-    if len(text) <= limit:
-        return text
-    return text[:limit].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
+def _trim(text: str) -> str:
+    """Alerts show the opening; the page has the rest."""
+    return trim_text(text, SUMMARY_LIMIT)
 
 
 def _block_text(node: Tag) -> str:

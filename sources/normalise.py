@@ -327,7 +327,7 @@ def trim_text(text: str, limit: int) -> str:
     """``text`` cut at a word boundary within ``limit`` characters, "…" marking the cut."""
     if len(text) <= limit:
         return text
-    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+    return text[:limit].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
 
 
 def dated_mentions(text: str, phrases: tuple[str, ...] = ANNOUNCED_EVENTS) -> list[DatedMention]:

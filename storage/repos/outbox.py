@@ -63,6 +63,15 @@ def _queued(row: OutboxItem) -> QueuedMessage:
     )
 
 
+def _leased_to(row_id: int, owner: str) -> tuple:
+    """The row is still ours: leased, by us (another worker may have taken it over)."""
+    return (
+        OutboxItem.id == row_id,
+        OutboxItem.lease_owner == owner,
+        OutboxItem.status == "leased",
+    )
+
+
 class OutboxRepo:
     """Reads and writes ``outbox``."""
 
@@ -152,13 +161,7 @@ class OutboxRepo:
         """Extend our lease just before sending; False when another worker has taken the
         row (our batch outlasted the lease), which must then not be sent again."""
         result = await self.session.execute(
-            update(OutboxItem)
-            .where(
-                OutboxItem.id == row_id,
-                OutboxItem.lease_owner == owner,
-                OutboxItem.status == "leased",
-            )
-            .values(lease_until=until)
+            update(OutboxItem).where(*_leased_to(row_id, owner)).values(lease_until=until)
         )
         return bool(result.rowcount)
 
@@ -166,11 +169,7 @@ class OutboxRepo:
         """Update a row only while we still hold its lease (it may have been re-leased)."""
         result = await self.session.execute(
             update(OutboxItem)
-            .where(
-                OutboxItem.id == row_id,
-                OutboxItem.lease_owner == owner,
-                OutboxItem.status == "leased",
-            )
+            .where(*_leased_to(row_id, owner))
             .values(lease_owner=None, lease_until=None, **values)
         )
         return bool(result.rowcount)

@@ -21,13 +21,9 @@ the real rates, and the 429 count there, is what ``bench/dispatch.py`` measures.
 
 from __future__ import annotations
 
-import asyncio
-import inspect
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -39,6 +35,7 @@ from tests.delivery.worker import (
     dispatch_args,
     seed_fan_out,
     unfinished,
+    until,
 )
 from tests.helpers.databases import PostgresSchema
 from tests.helpers.fake_telegram import FakeTelegramServer, TelegramLimits
@@ -73,21 +70,6 @@ async def target(database_url: str) -> AsyncIterator[Target]:
         await store.close()
         if schema is not None:
             await schema.drop()
-
-
-async def until(condition: Callable[[], Any], seconds: float, waiting_for: str, *workers) -> None:
-    """Poll ``condition`` (sync or async) until true; fail with the workers' logs if not."""
-    deadline = time.monotonic() + seconds
-    while True:
-        result = condition()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return
-        if time.monotonic() > deadline:
-            logs = "\n".join(worker.log() for worker in workers)
-            pytest.fail(f"gave up after {seconds:g} s waiting for {waiting_for}\n{logs}")
-        await asyncio.sleep(0.02)
 
 
 async def emptied(store: Store) -> bool:

@@ -22,14 +22,12 @@ absent, failed instead under ``SIGNPOST_REQUIRE_POSTGRES=1``.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -47,6 +45,7 @@ from tests.delivery.worker import (
     dispatch_args,
     seed_fan_out,
     unfinished,
+    until,
 )
 from tests.helpers.builders import NOW, add_opportunity, opportunity
 from tests.helpers.databases import PostgresSchema, require_postgres
@@ -91,21 +90,6 @@ async def target(postgres_url: str) -> AsyncIterator[Target]:
     finally:
         await store.close()
         await schema.drop()
-
-
-async def until(condition: Callable[[], Any], seconds: float, waiting_for: str, *workers) -> None:
-    """Poll ``condition`` (sync or async) until true; fail with the workers' logs if not."""
-    deadline = time.monotonic() + seconds
-    while True:
-        result = condition()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return
-        if time.monotonic() > deadline:
-            logs = "\n".join(worker.log() for worker in workers)
-            pytest.fail(f"gave up after {seconds:g} s waiting for {waiting_for}\n{logs}")
-        await asyncio.sleep(0.02)
 
 
 def worker_args(fake: FakeTelegramServer, target: Target, concurrency: int) -> list[str]:

@@ -29,14 +29,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import inspect
 import logging
 import os
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from telegram import Bot
 
@@ -305,3 +309,20 @@ def deliveries(fake) -> Counter[tuple[int, str]]:
 
 if __name__ == "__main__":
     main()
+
+
+async def until(condition: Callable[[], Any], seconds: float, waiting_for: str, *workers) -> None:
+    """Poll ``condition`` (sync or async) until true; fail with the workers' logs if not."""
+    import pytest  # here, not at the top: worker processes run this module without pytest
+
+    deadline = time.monotonic() + seconds
+    while True:
+        result = condition()
+        if inspect.isawaitable(result):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            logs = "\n".join(worker.log() for worker in workers)
+            pytest.fail(f"gave up after {seconds:g} s waiting for {waiting_for}\n{logs}")
+        await asyncio.sleep(0.02)
