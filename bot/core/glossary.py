@@ -9,29 +9,44 @@ given, an override file in the same format; admin terms kept in the database arr
 ``extra`` entries built with :meth:`GlossaryEntry.from_mapping`. Later sources replace earlier
 ones by slug, so an admin can correct a packaged definition without a release.
 
-Matching rules, decided once here so every platform behaves the same:
+The glossary is three sibling modules, split where the work differs: :mod:`.glossary_data`
+reads and judges the files, :mod:`.glossary_detect` finds names in alert text, and this one
+holds the indexes and look-ups and is the public face: import from here (``__all__``).
+Siblings rather than a package, so ``bot.core.glossary`` stays the module every caller (and
+``glossary_admin``) already imports, with nothing moved out from under them.
 
-- look-ups fold case, accents and punctuation ("co-PI" == "co pi" == "CoPI"), then try terms,
-  then aliases, then a fuzzy match (rapidfuzz) that also yields "did you mean" suggestions;
-- text detection uses one precompiled regular expression over every detectable name, because
-  it runs on every alert. Names are whole words only; all-capital acronyms ("PI", "REF",
-  "ICB") match only in capitals, so "PI" is found neither in "PIPELINE" nor in "pi"; other
-  names match in any case, with spaces and hyphens interchangeable and a plural "s" allowed.
+Look-ups fold case, accents and punctuation ("co-PI" == "co pi" == "CoPI"), then try terms,
+then aliases, then a fuzzy match (rapidfuzz) that also yields "did you mean" suggestions.
+Detection in text has its own rules, in :mod:`.glossary_detect`.
 """
 
 from __future__ import annotations
 
 import re
-import tomllib
-import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date
 from math import gcd
 from pathlib import Path
 from typing import Any, Literal
 
 from rapidfuzz import fuzz, process
+
+from bot.core.glossary_data import (
+    AUDIENCES,
+    DATA_FILE,
+    GROUP_LABELS,
+    GROUPS,
+    GlossaryEntry,
+    GlossaryError,
+    content_problems,
+    fold,
+    load_entries,
+)
+from bot.core.glossary_data import (
+    MAX_DEFINITION_WORDS as MAX_DEFINITION_WORDS,  # not in __all__, but tests read it here
+)
+from bot.core.glossary_detect import detector, slugs_in_text
 
 __all__ = [
     "AUDIENCES",
@@ -45,125 +60,17 @@ __all__ = [
     "fold",
 ]
 
-DATA_FILE = Path(__file__).parent.parent / "data" / "glossary.toml"
-GROUPS = ("research", "vcse", "funders")
-GROUP_LABELS = {
-    "research": "Research funding",
-    "vcse": "Voluntary sector and health services",
-    "funders": "Funders and programmes",
-}
-AUDIENCES = ("charity staff", "researchers", "everyone")
-MAX_DEFINITION_WORDS = 60
 MAX_QUERY = 200  # a look-up longer than this is cut: fuzzy work per message stays bounded
 MATCH_SCORE = 88  # a fuzzy score at or above this is an answer ("social perscribing")
 SUGGEST_SCORE = 75  # below this a name is not offered as "did you mean"
 MAX_SUGGESTIONS = 3
 
-_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-_LEADING_THE = re.compile(r"^the\s+")
-_SEP = r"[\s\-\u2010\u2011\u2012\u2013]"  # spaces and hyphens are interchangeable in text
-_HYPHENS = "-\u2010\u2011"
-_LIST_FIELDS = ("aliases", "related", "skip_in_text")
-_TEXT_FIELDS = ("slug", "term", "group", "definition", "audience", "example", "url")
-
 Match = Literal["exact", "alias", "fuzzy", "none"]
-
-
-class GlossaryError(ValueError):
-    """Glossary data that cannot be used at all (bad TOML, wrong types, unknown fields).
-
-    Content problems that still leave a usable glossary (a long definition, a missing link)
-    are not errors: :meth:`Glossary.validate` lists them.
-    """
-
-
-def fold(text: str) -> str:
-    """The comparison key of a name: no case, accents, punctuation, spaces or leading "the"."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c)).casefold().strip()
-    text = _LEADING_THE.sub("", text)
-    return "".join(c for c in text if c.isalnum())
 
 
 def _spaced(text: str) -> str:
     """Lower-case words separated by single spaces, for word-order-blind fuzzy scoring."""
     return " ".join(re.sub(r"[\W_]+", " ", text.casefold()).split())
-
-
-@dataclass(frozen=True, slots=True)
-class GlossaryEntry:
-    """One term. Tuples, not lists, so an entry can be shared between threads and cached."""
-
-    slug: str
-    term: str
-    group: str
-    definition: str
-    aliases: tuple[str, ...] = ()
-    audience: str = "everyone"
-    example: str = ""
-    related: tuple[str, ...] = ()
-    url: str = ""
-    skip_in_text: tuple[str, ...] = ()
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        """The term followed by its aliases."""
-        return (self.term, *self.aliases)
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON; :meth:`from_mapping` reads it back unchanged."""
-        return {
-            "slug": self.slug,
-            "term": self.term,
-            "group": self.group,
-            "aliases": list(self.aliases),
-            "audience": self.audience,
-            "definition": self.definition,
-            "example": self.example,
-            "related": list(self.related),
-            "url": self.url,
-            "skip_in_text": list(self.skip_in_text),
-        }
-
-    @classmethod
-    def from_mapping(
-        cls, data: Mapping[str, Any], *, base: GlossaryEntry | None = None
-    ) -> GlossaryEntry:
-        """An entry from a TOML table or a database row; with ``base``, only the fields given
-        replace it, so an override can change one definition without repeating the rest."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        slug = data.get("slug", base.slug if base else None)
-        if unknown:
-            raise GlossaryError(f"term {slug!r}: unknown fields {', '.join(unknown)}")
-        values: dict[str, Any] = base.to_json() if base else {}
-        for name in _TEXT_FIELDS:
-            if name in data:
-                text = "" if data[name] is None else data[name]
-                if not isinstance(text, str):
-                    raise GlossaryError(f"term {slug!r}: {name} must be text")
-                values[name] = text.strip()
-        for name in _LIST_FIELDS:
-            if name in data:
-                items = [] if data[name] is None else data[name]
-                if not isinstance(items, list | tuple) or not all(
-                    isinstance(i, str) for i in items
-                ):
-                    raise GlossaryError(f"term {slug!r}: {name} must be a list of text")
-                values[name] = [i.strip() for i in items if i.strip()]
-        missing = [n for n in ("slug", "term", "group", "definition") if not values.get(n)]
-        if missing:
-            raise GlossaryError(f"term {slug!r}: missing {', '.join(missing)}")
-        return cls(
-            slug=values["slug"],
-            term=values["term"],
-            group=values["group"],
-            definition=values["definition"],
-            audience=values.get("audience") or "everyone",
-            example=values.get("example", ""),
-            url=values.get("url", ""),
-            **{name: tuple(values.get(name, ())) for name in _LIST_FIELDS},
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +123,7 @@ class Glossary:
                     self._fuzzy_keys.append(fold(name))
                     self._fuzzy_spaced.append(_spaced(name))
                     self._fuzzy_slugs.append(entry.slug)
-        self._pattern, self._detectable = _detector(self._entries.values())
+        self._pattern, self._detectable = detector(self._entries.values())
         self._rotation = tuple(self._entries)
         self._step = _coprime_step(len(self._rotation))
 
@@ -226,15 +133,8 @@ class Glossary:
     def load(cls, override: Path | None = None, extra: Iterable[GlossaryEntry] = ()) -> Glossary:
         """The packaged glossary, then an override file, then ``extra`` entries (admin terms
         from the database); each replaces earlier entries with the same slug or adds new ones."""
-        entries, problems = _read_file(DATA_FILE)
-        merged = {e.slug: e for e in entries}
-        if override is not None:
-            for table in _read_tables(override):
-                slug = table.get("slug")
-                merged[slug] = GlossaryEntry.from_mapping(table, base=merged.get(slug))
-        for entry in extra:
-            merged[entry.slug] = entry
-        return cls(merged.values(), problems=problems)
+        entries, problems = load_entries(DATA_FILE, override, extra)
+        return cls(entries, problems=problems)
 
     # -- access ------------------------------------------------------------------------------
 
@@ -352,23 +252,14 @@ class Glossary:
             return []
         wanted = None if groups is None else set(groups)
         found: dict[str, GlossaryEntry] = {}
-        for match in self._pattern.finditer(text):
-            slug = self._slug_of(match.group())
-            if slug is None or slug in found:
+        for slug in slugs_in_text(self._pattern, self._detectable, text):
+            if slug in found:
                 continue
             if wanted is None or self._entries[slug].group in wanted:
                 found[slug] = self._entries[slug]
                 if limit is not None and len(found) >= limit:
                     break
         return list(found.values())
-
-    def _slug_of(self, matched: str) -> str | None:
-        """The entry a matched stretch of text names, allowing for the plural ending."""
-        key = fold(matched)
-        for candidate in (key, key[:-1], key[:-2]):
-            if candidate in self._detectable:
-                return self._detectable[candidate]
-        return None
 
     # -- term of the week --------------------------------------------------------------------
 
@@ -387,55 +278,7 @@ class Glossary:
 
     def validate(self) -> list[str]:
         """Content problems, one sentence each; an empty list means the glossary is sound."""
-        problems = list(self._problems)
-        owners: dict[str, str] = {}
-        for entry in self._entries.values():
-            problems.extend(_entry_problems(entry, self._entries))
-            for name in entry.names:
-                key = fold(name)
-                if not key:
-                    problems.append(f"{entry.slug}: name {name!r} has no letters or digits")
-                    continue
-                owner = owners.setdefault(key, entry.slug)
-                if owner != entry.slug:
-                    problems.append(
-                        f"duplicate alias {name!r}: it belongs to {owner} and {entry.slug}"
-                    )
-        for entry in self._entries.values():
-            owner = owners.get(fold(entry.slug), entry.slug)
-            if owner != entry.slug:
-                problems.append(f"{entry.slug}: slug reads the same as a name of {owner}")
-        return problems
-
-
-def _entry_problems(entry: GlossaryEntry, entries: Mapping[str, GlossaryEntry]) -> list[str]:
-    """The rules one entry must meet on its own, plus its links to the others."""
-    slug, problems = entry.slug, []
-    if not _SLUG.fullmatch(slug):
-        problems.append(f"{slug}: slug must be lower-case letters, digits and single hyphens")
-    if entry.group not in GROUPS:
-        problems.append(f"{slug}: group {entry.group!r} is not one of {', '.join(GROUPS)}")
-    if entry.audience not in AUDIENCES:
-        problems.append(f"{slug}: audience {entry.audience!r} is not one of {AUDIENCES}")
-    words = len(entry.definition.split())
-    if words > MAX_DEFINITION_WORDS:
-        problems.append(f"{slug}: definition has {words} words (at most {MAX_DEFINITION_WORDS})")
-    if not entry.example.strip():
-        problems.append(f"{slug}: example missing")
-    if not entry.url:
-        problems.append(f"{slug}: link missing")
-    elif not entry.url.startswith("https://"):
-        problems.append(f"{slug}: link {entry.url!r} is not https")
-    for other in entry.related:
-        if other == slug:
-            problems.append(f"{slug}: related to itself")
-        elif other not in entries:
-            problems.append(f"{slug}: related slug {other!r} is unknown")
-    names = {fold(n) for n in entry.names}
-    for quiet in entry.skip_in_text:
-        if fold(quiet) not in names:
-            problems.append(f"{slug}: skip_in_text {quiet!r} is not one of its names")
-    return problems
+        return [*self._problems, *content_problems(self._entries)]
 
 
 def _sort_key(entry: GlossaryEntry) -> str:
@@ -448,109 +291,3 @@ def _coprime_step(count: int) -> int:
     while count > 1 and gcd(step, count) != 1:
         step += 1
     return step
-
-
-# -- text detection ------------------------------------------------------------------------
-
-
-def _case_rule(name: str) -> str:
-    """How a name's case must match in text: "exact" for acronyms in capitals (PI, REF,
-    HS&DR), "first" for one mixed-case word (co-PI, RfPB: only its first letter may change),
-    "any" for everything else ("social prescribing", "Wellcome")."""
-    letters = [c for c in name if c.isalpha()]
-    if letters and not any(c.islower() for c in letters):
-        return "exact"
-    if letters and " " not in name and any(c.isupper() for c in letters[1:]):
-        return "first"
-    return "any"
-
-
-def _either_case(char: str) -> str:
-    lower, upper = char.lower(), char.upper()
-    if lower == upper or len(lower) != 1 or len(upper) != 1:
-        return re.escape(char)
-    return f"[{re.escape(lower)}{re.escape(upper)}]"
-
-
-def _name_pattern(name: str) -> str:
-    """A name as a regex: separators flexible, case as :func:`_case_rule` says, plural ok.
-
-    Case-insensitive letters become character classes rather than ``(?i:...)`` groups, so
-    every branch starts with a literal or a class the regex engine can reject in one step.
-    """
-    rule, parts, last_space = _case_rule(name), [], False
-    for i, char in enumerate(name):
-        if char.isspace():
-            if not last_space:
-                parts.append(_SEP + "+")
-            last_space = True
-            continue
-        last_space = False
-        if char in _HYPHENS:
-            parts.append(_SEP + "?")
-        elif char in "'\u2019":
-            parts.append("['\u2019]")
-        elif char.isalpha() and (rule == "any" or (rule == "first" and i == 0)):
-            parts.append(_either_case(char))
-        else:
-            parts.append(re.escape(char))
-    if name[-1:].isalpha():
-        parts.append("(?:[eE]?[sS])?" if rule == "any" else "(?:e?s)?")
-    return "".join(parts)
-
-
-def _detector(entries: Iterable[GlossaryEntry]) -> tuple[re.Pattern[str] | None, dict[str, str]]:
-    """One compiled pattern for every detectable name, and folded name -> slug.
-
-    Branches are bucketed by first character behind a one-character lookahead, so at each
-    word start the engine tries only names that can begin there; within a bucket the longest
-    names come first, so "NIHR RfPB" wins over "NIHR" where both start. There are no capture
-    groups (they would stop the engine skipping branches cheaply); the matched text is folded
-    and looked up instead.
-    """
-    buckets: dict[str, dict[str, str]] = {}
-    owners: dict[str, str] = {}
-    for entry in entries:
-        quiet = {fold(q) for q in entry.skip_in_text}
-        for name in entry.names:
-            name, key = " ".join(name.split()), fold(name)
-            if key and key not in quiet and owners.setdefault(key, entry.slug) == entry.slug:
-                buckets.setdefault(name[0].casefold(), {})[name] = _name_pattern(name)
-    if not buckets:
-        return None, owners
-    branches = []
-    for first in sorted(buckets):
-        names = sorted(buckets[first], key=lambda n: (-len(n), n))
-        alternatives = "|".join(dict.fromkeys(buckets[first][n] for n in names))
-        branches.append(f"(?={_either_case(first)})(?:{alternatives})")
-    return re.compile(rf"(?<!\w)(?:{'|'.join(branches)})(?!\w)"), owners
-
-
-# -- files ---------------------------------------------------------------------------------
-
-
-def _read_tables(path: Path) -> list[dict[str, Any]]:
-    """The ``[[terms]]`` tables of a glossary file, or a GlossaryError naming the file."""
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise GlossaryError(f"cannot read glossary file {path}: {exc}") from exc
-    tables = data.get("terms", [])
-    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
-        raise GlossaryError(f"{path}: expected [[terms]] tables")
-    for table in tables:
-        if not isinstance(table.get("slug"), str) or not table["slug"].strip():
-            raise GlossaryError(f"{path}: every [[terms]] table needs a slug")
-        table["slug"] = table["slug"].strip()
-    return tables
-
-
-def _read_file(path: Path) -> tuple[list[GlossaryEntry], list[str]]:
-    """Complete entries from one file; a slug repeated within it is reported, last one kept."""
-    entries, problems, seen = [], [], set()
-    for table in _read_tables(path):
-        if table["slug"] in seen:
-            problems.append(f"{table['slug']}: defined twice in {Path(path).name}")
-        seen.add(table["slug"])
-        entries.append(GlossaryEntry.from_mapping(table))
-    return entries, problems

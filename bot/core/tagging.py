@@ -12,36 +12,10 @@ pages list many areas in passing. Topics already on the item (from the source's
 configuration) are kept, and a configured name that the taxonomy knows by another slug
 ("co-production") also gets the taxonomy's slug.
 
-**Roles** come from what the text says about *who may apply*, read sentence by sentence
-and clause by clause (clauses split at "but", "however"...):
-
-* ``vcse``: charities, community groups, social enterprises, CICs... named as eligible or as
-  leads. A bare mention counts in the eligibility text; in the title or summary it needs an
-  eligibility cue in the same clause ("open to", "grants for", "can apply"), except for
-  terms that only ever describe applicants ("led by and for", "constituted group").
-* ``early_career``, ``student``, ``established_researcher``: their own vocabularies; an
-  institutional requirement alone ("a UK research organisation") counts as established only
-  when nothing says early career or student, since fellowships for early-career people are
-  hosted by research organisations too.
-
-**Negation** is handled simply: a clause holding "not", "cannot", "ineligible", "except"...
-gives no role and no flag ("Charities are not eligible" gives nothing). Known limit: the
-negation covers the whole clause, so "Universities are not eligible and charities can
-apply" loses the charity role; phrasing with "but" ("...not eligible, but charities can
-apply") is read correctly.
-
-**Flags.** ``vcse_partner`` when a VCSE organisation is named as a partner, co-applicant or
-collaborator: a partnership cue within a few words before it ("in partnership with
-community groups", "project partners can include charities") or a partner noun after it
-("a charity partner"), or a sentence like "Charities cannot lead but can be project
-partners". ``lived_experience`` for lived experience, experts by experience, service users,
-survivor- or user-led work, co-production; not for "patient and public involvement" alone,
-which NIHR asks of every application. ``invite_only`` for "invite only", "by invitation",
-"have been invited" (not "full proposals will be invited", which is an ordinary second
-stage). ``pre_announcement`` for UKRI pre-announcements. ``no_closing_date`` for a call
-with no closing date, unless the source already said the date is to be confirmed
-(``closing_date_tbc``): "not announced yet" and "open-ended" are different things to a
-reader planning a bid. Other flags already on the item are kept.
+**Roles and flags** are read by :mod:`bot.core.tagging_roles` (its docstring gives their
+rules, and why they live apart) from the cue lists in :mod:`bot.core.tagging_cues`. This
+module holds the topic rule and the public entry points: import ``tag``, ``enrich`` and
+``Tags`` from here.
 """
 
 from __future__ import annotations
@@ -51,119 +25,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from bot.core.model import Opportunity
+from bot.core.tagging_cues import CUES
+from bot.core.tagging_roles import roles_and_flags
 from bot.core.taxonomy import Taxonomy
-from bot.core.textmatch import Match, PhraseMatcher, sentence_tokens
+from bot.core.textmatch import sentence_tokens
 
 __all__ = ["BODY_HITS", "CUES", "Tags", "enrich", "tag"]
 
 BODY_HITS = 2
-PARTNER_BEFORE = 8
-PARTNER_AFTER = 8
-
-# Each key is a kind of cue; every phrase is plain words, folded like any other text.
-# Kept as compact word lists (one cue kind per block) rather than one phrase per line.
-# fmt: off
-CUES: dict[str, tuple[str, ...]] = {
-    "vcse": (
-        "charity", "charitable organisation", "charitable trust", "registered charity",
-        "community organisation", "community group", "voluntary organisation", "voluntary sector",
-        "voluntary and community sector", "voluntary and community organisation", "VCSE", "VCS",
-        "VCSE organisation", "third sector", "third sector organisation", "social enterprise",
-        "not-for-profit", "non-profit", "grassroots", "faith group", "faith-based organisation",
-        "CIC", "CIO", "civil society organisation", "NGO", "non-governmental organisation",
-        "local charity", "small charity",
-    ),
-    "vcse_strong": (
-        "led by and for", "by and for", "community interest company",
-        "charitable incorporated organisation", "constituted group", "unincorporated association",
-        "community benefit society", "grassroots group", "user-led organisation",
-    ),
-    "eligibility": (
-        "eligible", "eligibility", "apply", "applying", "applicant", "application from", "open to",
-        "available to", "aimed at", "who can apply", "must be", "you must", "must have", "led by",
-        "lead", "leading", "grant for", "funding for", "fund for", "we fund", "we will fund",
-        "we support", "support", "supporting", "ring-fenced for", "invite application",
-        "welcome application", "suitable for", "designed for", "based in",
-    ),
-    "partner_before": (
-        "partner", "partnership", "partnering", "in partnership", "collaborate", "collaborating",
-        "collaboration", "collaborative", "collaborator", "co-applicant", "co-investigator",
-        "co-lead", "working with", "work with", "worked with", "work closely with", "together with",
-        "alongside", "involve", "involving", "involvement", "engage", "engaging", "engagement",
-        "co-produce", "co-produced", "co-production", "co-producing", "co-design", "co-designed",
-        "jointly with", "joint application", "consortium", "consortia", "must include",
-        "should include", "team including", "link with", "non-academic", "stakeholder",
-    ),
-    "partner_after": (
-        "partner", "partnership", "co-applicant", "co-investigator", "collaborator", "co-lead",
-    ),
-    "negation": (
-        "not", "cannot", "cant", "unable", "ineligible", "excluded", "excluding", "except", "never",
-        "no longer", "dont", "doesnt", "isnt", "arent", "wont", "nor", "neither",
-    ),
-    "clause_break": (
-        "but", "however", "whereas", "although", "though",
-    ),
-    "mask": (
-        "not limited to", "but not limited", "but also", "not only", "whether or not", "if not",
-        "intimate partner", "former partner", "abusive partner", "partner violence",
-        "partner abuse", "charity number", "registered charity no", "charity registration number",
-        "student mental health", "student wellbeing", "student support service", "no closing date",
-    ),
-    "early_career": (
-        "early-career", "ECR", "early-stage researcher", "post-doctoral", "postdoc", "first grant",
-        "new investigator", "newly independent", "emerging researcher", "junior researcher",
-        "career development award", "career development fellowship", "transition to independence",
-        "first independent",
-    ),
-    "established": (
-        "principal investigator", "senior lecturer", "senior researcher", "senior research fellow",
-        "senior fellowship", "established researcher", "established investigator",
-        "established academic", "mid-career", "experienced researcher", "research leader",
-        "senior investigator",
-    ),
-    "institution": (
-        "research organisation", "higher education institution", "HEI", "university",
-        "research institute", "IRO", "eligible for UKRI funding", "academic institution",
-    ),
-    "student": (
-        "studentship", "PhD student", "PhD scholarship", "PhD position", "PhD candidate",
-        "PhD opportunity", "PhD funding", "doctoral student", "doctoral candidate",
-        "doctoral researcher", "postgraduate researcher", "postgraduate student",
-        "master's student", "master's degree", "MSc", "MRes", "undergraduate", "internship",
-        "intern", "summer placement", "placement student", "work placement", "placement year",
-        "industrial placement", "graduate scheme", "graduate programme", "graduate trainee",
-        "recent graduate", "young professional", "student", "pre-doctoral", "school leaver",
-        "apprenticeship", "apprentice",
-    ),
-    "lived_experience": (
-        "lived-experience", "living experience", "experts by experience", "service user",
-        "survivor user", "survivor researcher", "survivor-led", "user-led", "peer researcher",
-        "led by and for", "co-production", "co-produced", "co-produce", "co-producing",
-        "personal experience of", "first-hand experience",
-    ),
-    "invite_only": (
-        "invite-only", "invitation only", "by invitation", "invited applicant", "only invited",
-        "been invited", "must be invited", "open to invited", "invited organisation",
-        "on invitation", "upon invitation",
-    ),
-    "pre_announcement": (
-        "pre-announcement", "pre-call announcement",
-    ),
-}
-# fmt: on
-
-_ROLE_KEYS = {
-    "early_career": "early_career",
-    "student": "student",
-    "established": "established_researcher",
-}
-_TERM_KEYS = ("vcse", "vcse_strong", "early_career", "established", "institution", "student")
-_PHD = frozenset({"phd", "doctorate", "doctoral", "dphil"})
-_YEARS_LIMIT_BEFORE = frozenset({"within", "than", "under", "up"})
-_YEARS_LIMIT_AFTER = frozenset({"since", "after", "post", "from"})
-
-_CUE_MATCHER = PhraseMatcher(CUES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,147 +79,6 @@ def _configured(topics: Iterable[str], taxonomy: Taxonomy) -> set[str]:
     return kept
 
 
-# ---------------------------------------------------------------------- roles and flags
-def _overlaps(match: Match, spans: Sequence[Match]) -> bool:
-    return any(match.start < other.end and other.start < match.end for other in spans)
-
-
-def _years_since_phd(words: Sequence[str]) -> bool:
-    """ "within five years of your PhD", "no more than 4 years since PhD", "2 years post-PhD"."""
-    for i, word in enumerate(words):
-        if word != "year":
-            continue
-        after = words[i + 1 : i + 6]
-        if not _PHD.intersection(after):
-            continue
-        if _YEARS_LIMIT_BEFORE.intersection(words[max(0, i - 4) : i]):
-            return True
-        if _YEARS_LIMIT_AFTER.intersection(after[:2]):
-            return True
-    return False
-
-
-class _Sentence:
-    """One sentence's cues, with its clauses and which of them are negated."""
-
-    def __init__(self, words: list[str], cues: Iterable[Match]) -> None:
-        self.words = words
-        self.by_key: dict[str, list[Match]] = defaultdict(list)
-        for match in cues:
-            self.by_key[match.key].append(match)
-        masks = self.by_key["mask"]
-        terms = [m for key in (*_TERM_KEYS, "lived_experience") for m in self.by_key[key]]
-        breaks = [m.start for m in self.by_key["clause_break"] if not _overlaps(m, masks)]
-        self._bounds = sorted(breaks)
-        self.negated = {
-            self.clause(m.start)
-            for m in self.by_key["negation"]
-            if not _overlaps(m, masks) and not _overlaps(m, terms)
-        }
-        self.eligible = {self.clause(m.start) for m in self.by_key["eligibility"]}
-        self._before = [m for m in self.by_key["partner_before"] if not _overlaps(m, masks)]
-        self._after = [m for m in self.by_key["partner_after"] if not _overlaps(m, masks)]
-        self._masks = masks
-
-    def clause(self, position: int) -> int:
-        return sum(1 for bound in self._bounds if bound <= position)
-
-    def masked(self, match: Match) -> bool:
-        return _overlaps(match, self._masks)
-
-    def _no_cue_between(self, start: int, end: int) -> bool:
-        return not any(start <= m.start < end for m in self.by_key["eligibility"])
-
-    def partnered(self, match: Match) -> bool:
-        """Whether ``match`` names a partner rather than an applicant."""
-        before = any(
-            0 <= match.start - cue.end <= PARTNER_BEFORE
-            and self._no_cue_between(cue.end, match.start)
-            for cue in self._before
-        )
-        return before or any(
-            0 <= cue.start - match.end <= PARTNER_AFTER
-            and self._no_cue_between(match.end, cue.start)
-            for cue in self._after
-        )
-
-    def partner_cue_in(self, clause: int) -> bool:
-        return any(self.clause(m.start) == clause for m in (*self._before, *self._after))
-
-
-class _Reader:
-    """Collects roles and flags over an opportunity's fields."""
-
-    def __init__(self) -> None:
-        self.roles: set[str] = set()
-        self.flags: set[str] = set()
-        self.institution = False
-        self.evidence: dict[str, list[str]] = defaultdict(list)
-
-    def note(self, tag: str, phrase: str) -> None:
-        if phrase not in self.evidence[tag]:
-            self.evidence[tag].append(phrase)
-
-    def read(self, sentences: Iterable[list[str]], *, eligibility: bool) -> None:
-        for words in sentences:
-            cues = _CUE_MATCHER.scan(words)
-            if not cues and "year" not in words:
-                continue
-            sentence = _Sentence(words, cues)
-            self._vcse(sentence, eligibility=eligibility)
-            self._other_roles(sentence)
-            self._flags(sentence)
-
-    def _vcse(self, sentence: _Sentence, *, eligibility: bool) -> None:
-        for match in (*sentence.by_key["vcse"], *sentence.by_key["vcse_strong"]):
-            if sentence.masked(match):
-                continue
-            clause = sentence.clause(match.start)
-            negated = clause in sentence.negated
-            if sentence.partnered(match):
-                if not negated:
-                    self.flags.add("vcse_partner")
-                    self.note("flag:vcse_partner", match.phrase)
-            elif negated:
-                # "Charities are not eligible to lead, but can be project partners."
-                if sentence.partner_cue_in(clause + 1):
-                    self.flags.add("vcse_partner")
-                    self.note("flag:vcse_partner", match.phrase)
-            elif match.key == "vcse_strong" or eligibility or clause in sentence.eligible:
-                self.roles.add("vcse")
-                self.note("role:vcse", match.phrase)
-
-    def _other_roles(self, sentence: _Sentence) -> None:
-        for key in ("early_career", "student", "established", "institution"):
-            for match in sentence.by_key[key]:
-                if (
-                    sentence.masked(match)
-                    or sentence.clause(match.start) in sentence.negated
-                    or sentence.partnered(match)
-                ):
-                    continue
-                if key == "institution":
-                    self.institution = True
-                    self.note("role:established_researcher", match.phrase)
-                else:
-                    self.roles.add(_ROLE_KEYS[key])
-                    self.note(f"role:{_ROLE_KEYS[key]}", match.phrase)
-        if _years_since_phd(sentence.words) and not sentence.negated:
-            self.roles.add("early_career")
-            self.note("role:early_career", "within years of PhD")
-
-    def _flags(self, sentence: _Sentence) -> None:
-        for key in ("lived_experience", "invite_only"):
-            for match in sentence.by_key[key]:
-                if sentence.masked(match) or sentence.clause(match.start) in sentence.negated:
-                    continue
-                self.flags.add(key)
-                self.note(f"flag:{key}", match.phrase)
-        for match in sentence.by_key["pre_announcement"]:
-            self.flags.add("pre_announcement")
-            self.note("flag:pre_announcement", match.phrase)
-
-
 # ---------------------------------------------------------------------- public
 def tag(opportunity: Opportunity, taxonomy: Taxonomy) -> Tags:
     """The topics, roles and flags ``opportunity`` should carry (its own ones included)."""
@@ -362,26 +90,8 @@ def tag(opportunity: Opportunity, taxonomy: Taxonomy) -> Tags:
     topics = _configured(opportunity.topics, taxonomy)
     topics |= _topics([w for s in title for w in s], body, taxonomy, evidence)
 
-    reader = _Reader()
-    reader.read(title, eligibility=False)
-    reader.read(summary, eligibility=False)
-    reader.read(eligibility, eligibility=True)
-    roles = set(opportunity.roles) | reader.roles
-    if opportunity.kind == "internship":
-        roles.add("student")
-    if reader.institution and not roles & {"early_career", "student"}:
-        roles.add("established_researcher")
-    elif "established_researcher" not in roles:
-        reader.evidence.pop("role:established_researcher", None)
-
-    flags = (set(opportunity.flags) - {"no_closing_date"}) | reader.flags
-    if (
-        opportunity.kind == "call"
-        and opportunity.closes_at is None
-        and "closing_date_tbc" not in flags
-    ):
-        flags.add("no_closing_date")
-    evidence.update(reader.evidence)
+    roles, flags, found = roles_and_flags(opportunity, title, summary, eligibility)
+    evidence.update(found)
     return Tags(sorted(topics), sorted(roles), sorted(flags), evidence)
 
 
