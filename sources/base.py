@@ -83,8 +83,8 @@ class Source:
     """Base for every source type. Subclasses implement ``parse`` (pure: bytes in, items
     out) and optionally ``needs_detail``/``parse_detail`` to enrich an item from its page.
 
-    ``fetch`` and pagination live in ``sources.poller`` so that politeness, conditional GET
-    and error recording are written once.
+    ``fetch`` and pagination live in ``sources.http``, ``sources.harvest`` and
+    ``sources.poller`` so that politeness, conditional GET and error recording are written once.
     """
 
     type_name: ClassVar[str] = ""

@@ -3,20 +3,15 @@ site and hands back every outcome as a ``FetchResult`` value.
 
 What ``Fetcher.fetch`` does, in order, for each URL (and for each redirect hop):
 
-1. **robots.txt**, fetched once per origin and cached for ``robots_ttl``. A 4xx robots.txt means
-   "no rules": allow all (RFC 9309 §2.3.1.3). A 5xx, 429 or unreachable robots.txt is a
-   *temporary failure*: RFC 9309 says to assume complete disallow, so we do not fetch, but we
-   report a ``FetchError`` (retried with backoff) rather than ``RobotsDisallowed`` (a decision
-   of the site); a previously fetched copy is kept in use while the file is unavailable.
-2. **Politeness per origin**: at most ``per_host`` requests in flight and at least ``min_gap``
-   seconds (or the site's Crawl-delay, if longer) between request starts; other origins go
-   in parallel. Redirect hops are followed here, not inside httpx, so each hop is checked
-   against its own robots.txt and counted against its own origin.
-3. **Conditional GET**: If-None-Match / If-Modified-Since; 304 gives ``not_modified=True``.
-4. **Content checks**: the media type must be one the caller accepts, and the body is read
+1. **robots.txt and pace**, kept in ``sources.robots``: a URL that its origin's robots.txt
+   disallows is not fetched, and each origin gets at most ``per_host`` requests at a time,
+   ``min_gap`` (or the site's Crawl-delay) apart. Redirect hops are followed here, not inside
+   httpx, so each hop is checked against its own robots.txt and counted against its own origin.
+2. **Conditional GET**: If-None-Match / If-Modified-Since; 304 gives ``not_modified=True``.
+3. **Content checks**: the media type must be one the caller accepts, and the body is read
    as a stream and abandoned once it passes ``max_bytes`` (decompressed, so a gzip bomb is
    capped too).
-5. **Retries**: timeouts, connection errors, 5xx and 429 are retried up to ``max_attempts``
+4. **Retries**: timeouts, connection errors, 5xx and 429 are retried up to ``max_attempts``
    with exponential backoff and jitter, honouring Retry-After; anything else fails at once.
 """
 
@@ -26,16 +21,14 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable, Collection
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from time import monotonic
 
 import httpx
-from protego import Protego
 
-from sources.base import FetchError, FetchResult, RobotsDisallowed
+from sources.base import FetchError, FetchResult
+from sources.robots import Politeness, read_body
 
 __all__ = [
     "BOT_NAME",
@@ -50,7 +43,6 @@ logger = logging.getLogger(__name__)
 
 BOT_NAME = "SignpostBot"
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
-ROBOTS_MAX_BYTES = 512 * 1024  # RFC 9309 asks crawlers to parse at least 500 KiB
 # What a source may parse: HTML, XML feeds, iCalendar and JSON, plus any other "+xml" or "+json"
 # type when the generic one is accepted (RFC 6839). text/plain is in because small charities'
 # servers often label their feeds and calendars that way.
@@ -95,25 +87,6 @@ class _Retry:
     retry_after: float | None = None
 
 
-@dataclass(slots=True)
-class _Robots:
-    parser: Protego | None  # None: no rules, everything allowed
-    expires: float
-
-
-class _Origin:
-    """Per-origin politeness state: the concurrency slots, the start gate, robots.txt."""
-
-    def __init__(self, per_host: int) -> None:
-        self.slots = asyncio.Semaphore(per_host)
-        self.gate = asyncio.Lock()
-        self.next_start = 0.0
-        self.crawl_delay = 0.0
-        self.robots: _Robots | None = None
-        self.robots_error: tuple[FetchError, float] | None = None
-        self.robots_lock = asyncio.Lock()
-
-
 def _media_type(header: str | None) -> str | None:
     """``text/html`` from ``text/HTML; charset=utf-8``; None when the server sent none."""
     media = (header or "").split(";", 1)[0].strip().lower()
@@ -142,17 +115,6 @@ def _acceptable(media: str, accept: Collection[str]) -> bool:
     return suffix in ("xml", "json") and f"application/{suffix}" in accept
 
 
-async def _read_body(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
-    """At most ``limit`` bytes of the body, and whether there was more. Stops reading (and
-    so stops holding memory) as soon as the limit is passed."""
-    body = bytearray()
-    async for chunk in response.aiter_bytes():
-        body += chunk
-        if len(body) > limit:
-            return bytes(body[:limit]), True
-    return bytes(body), False
-
-
 class Fetcher:
     """Fetches pages for sources; see the module docstring for the rules it applies.
 
@@ -179,15 +141,20 @@ class Fetcher:
         rng: random.Random | None = None,
     ) -> None:
         self.client = client
-        self.agent = agent
-        self.per_host, self.min_gap = per_host, min_gap
         self.max_bytes, self.max_attempts = max_bytes, max_attempts
         self.backoff_base, self.backoff_cap = backoff_base, backoff_cap
-        self.max_retry_after, self.max_crawl_delay = max_retry_after, max_crawl_delay
-        self.robots_ttl, self.robots_retry = robots_ttl, robots_retry
+        self.max_retry_after = max_retry_after
         self._sleep = sleep
         self._rng = rng or random.Random()
-        self._origins: dict[str, _Origin] = {}
+        self._polite = Politeness(
+            client,
+            agent=agent,
+            per_host=per_host,
+            min_gap=min_gap,
+            max_crawl_delay=max_crawl_delay,
+            robots_ttl=robots_ttl,
+            robots_retry=robots_retry,
+        )
 
     async def fetch(
         self,
@@ -247,7 +214,7 @@ class Fetcher:
         """One attempt: the request and its redirect hops, each checked and paced."""
         request = self.client.build_request("GET", url, headers=headers)
         for _ in range(self.client.max_redirects + 1):
-            denied = await self._check_robots(request.url, url)
+            denied = await self._polite.check(request.url, url)
             if denied is not None:
                 return denied
             outcome = await self._send(request, url, accept)
@@ -261,7 +228,7 @@ class Fetcher:
         self, request: httpx.Request, url: str, accept: Collection[str]
     ) -> FetchResult | _Retry | httpx.Request:
         try:
-            async with self._slot(request.url):
+            async with self._polite.slot(request.url):
                 response = await self.client.send(request, stream=True, follow_redirects=False)
                 try:
                     return await self._read(response, url, accept)
@@ -306,7 +273,7 @@ class Fetcher:
         declared = response.headers.get("content-length", "")
         too_big = declared.isdigit() and int(declared) > self.max_bytes
         if not too_big:
-            body, too_big = await _read_body(response, self.max_bytes)
+            body, too_big = await read_body(response, self.max_bytes)
         if too_big:
             limit = f"{self.max_bytes / 1_048_576:g} MB"
             message = f"response from {where} is larger than the {limit} limit"
@@ -319,80 +286,3 @@ class Fetcher:
             etag=response.headers.get("etag"),
             last_modified=response.headers.get("last-modified"),
         )
-
-    def _origin(self, url: httpx.URL) -> _Origin:
-        key = f"{url.scheme}://{url.netloc.decode('ascii')}"
-        if key not in self._origins:
-            self._origins[key] = _Origin(self.per_host)
-        return self._origins[key]
-
-    @asynccontextmanager
-    async def _slot(self, url: httpx.URL):
-        """Holds one of the origin's slots, started no sooner than the gap allows."""
-        origin = self._origin(url)
-        async with origin.slots:
-            async with origin.gate:
-                wait = origin.next_start - monotonic()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                origin.next_start = monotonic() + max(self.min_gap, origin.crawl_delay)
-            yield
-
-    async def _check_robots(self, target: httpx.URL, url: str) -> FetchResult | None:
-        if target.path == "/robots.txt":
-            return None
-        robots = await self._robots(target)
-        if isinstance(robots, FetchError):
-            return FetchResult(url=url, error=robots)
-        if robots.parser is None or robots.parser.can_fetch(str(target), self.agent):
-            return None
-        error = RobotsDisallowed(f"robots.txt disallows {target} for {self.agent}")
-        return FetchResult(url=url, error=error)
-
-    async def _robots(self, target: httpx.URL) -> _Robots | FetchError:
-        """The origin's rules, fetched at most once per TTL even under concurrent fetches."""
-        origin = self._origin(target)
-        async with origin.robots_lock:
-            now = monotonic()
-            if origin.robots is not None and origin.robots.expires > now:
-                return origin.robots
-            if origin.robots_error is not None and origin.robots_error[1] > now:
-                return origin.robots_error[0]
-            fetched = await self._fetch_robots(target.copy_with(path="/robots.txt", query=None))
-            if isinstance(fetched, _Robots):
-                origin.robots, origin.robots_error = fetched, None
-                delay = fetched.parser.crawl_delay(self.agent) if fetched.parser else None
-                origin.crawl_delay = min(float(delay or 0.0), self.max_crawl_delay)
-                origin.next_start = max(origin.next_start, monotonic() + origin.crawl_delay)
-                return fetched
-            if origin.robots is not None:  # keep obeying the last copy we had
-                logger.warning("%s; using the copy fetched earlier", fetched)
-                origin.robots.expires = now + self.robots_retry
-                return origin.robots
-            origin.robots_error = (fetched, now + self.robots_retry)
-            return fetched
-
-    async def _fetch_robots(self, url: httpx.URL) -> _Robots | FetchError:
-        where = f"robots.txt at {url}"
-        try:
-            async with self._slot(url):
-                response = await self.client.send(
-                    self.client.build_request("GET", url), stream=True, follow_redirects=True
-                )
-                try:
-                    status, body = response.status_code, b""
-                    if 200 <= status < 300:  # past the limit, parse what fits (RFC 9309)
-                        body, _ = await _read_body(response, ROBOTS_MAX_BYTES)
-                finally:
-                    await response.aclose()
-        except httpx.TooManyRedirects:
-            return _Robots(None, monotonic() + self.robots_ttl)  # RFC 9309: "unavailable"
-        except httpx.HTTPError as exc:
-            return FetchError(f"{where} is unreachable ({exc or type(exc).__name__}); not fetching")
-        expires = monotonic() + self.robots_ttl
-        if 200 <= status < 300:
-            text = body.decode("utf-8", errors="replace")
-            return _Robots(Protego.parse(text), expires)
-        if status == 429 or status >= 500:
-            return FetchError(f"{where} answered HTTP {status}; not fetching until it recovers")
-        return _Robots(None, expires)

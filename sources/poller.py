@@ -1,8 +1,8 @@
 """One poll of one source, and a cycle over many.
 
 A poll fetches the start pages conditionally, follows the listing's next pages, enriches the
-items that need their own page, hands the items to ``ingest`` and records the outcome on the
-source. The order is deliberate:
+items that need their own page (that fetching is ``sources.harvest``), hands the items to
+``ingest`` and records the outcome on the source. The order is deliberate:
 
 - validators (ETag / Last-Modified) are saved only *after* ingest returned, so a crash in
   between makes the next poll fetch the page again rather than skip content never stored;
@@ -19,21 +19,21 @@ import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
-from urllib.parse import urldefrag, urljoin, urlsplit
+from typing import Literal
+from urllib.parse import urlsplit
 
 from bot.clock import Clock
 from bot.core.model import Opportunity
-from sources.base import FetchError, FetchResult, ParseError, ParseResult, Source, SourceError
+from sources.base import Source, SourceError
+from sources.harvest import PageFetcher, harvest_source
 from storage.store import Store
 
 __all__ = [
     "DEFAULT_MAX_DETAILS",
     "Ingest",
     "IngestStats",
-    "PageFetcher",
     "PollReport",
     "due",
     "poll_many",
@@ -61,14 +61,6 @@ class IngestStats:
 Ingest = Callable[[Source, list[Opportunity]], Awaitable[IngestStats]]
 
 
-class PageFetcher(Protocol):
-    """What the poller needs from ``sources.http.Fetcher``; a fake can stand in."""
-
-    async def fetch(
-        self, url: str, *, etag: str | None = None, last_modified: str | None = None
-    ) -> FetchResult: ...
-
-
 @dataclass(slots=True)
 class PollReport:
     """One source's poll, for the CLI summary, metrics and logs."""
@@ -85,15 +77,6 @@ class PollReport:
     next_poll_at: datetime | None = None
 
 
-@dataclass(slots=True)
-class _Harvest:
-    items: list[Opportunity] = field(default_factory=list)
-    pages: int = 0
-    not_modified: bool = False
-    validators: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
-    known: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
-
-
 def retry_delay(interval: timedelta, failures: int) -> timedelta:
     """The wait after ``failures`` consecutive failures: the interval, doubled for each
     failure after the first, capped at a day (or at the interval, if that is longer)."""
@@ -104,112 +87,6 @@ def retry_delay(interval: timedelta, failures: int) -> timedelta:
 def _jittered(delay: timedelta, rng: random.Random, cap: timedelta | None = None) -> timedelta:
     moved = delay * rng.uniform(1 - JITTER, 1 + JITTER)
     return min(moved, cap) if cap is not None else moved
-
-
-def _raise_for(page: FetchResult) -> None:
-    """Turn a page that cannot be parsed into the error to record."""
-    if page.error is not None:
-        raise page.error
-    if page.not_modified:
-        raise FetchError(f"unexpected 304 for an unconditional request to {page.url}")
-    if not page.body.strip():
-        raise FetchError(f"empty response (HTTP {page.status}) from {page.url}")
-
-
-def _parse(source: Source, page: FetchResult) -> ParseResult:
-    try:
-        return source.parse(page.body, page.url)
-    except ParseError as exc:
-        raise ParseError(f"markup may have changed: {exc} (at {page.url})") from exc
-
-
-async def _start_pages(
-    source: Source, fetcher: PageFetcher, store: Store
-) -> tuple[list[FetchResult], _Harvest]:
-    """Fetch the start URLs with their validators. Only these are fetched conditionally: a
-    304 on a later page would leave its items out of an otherwise changed listing."""
-    harvest = _Harvest()
-    urls = list(dict.fromkeys(source.start_urls()))
-    if not urls:
-        raise SourceError(f"source {source.name} has no start URL")
-    async with store.unit() as unit:
-        for url in urls:
-            harvest.known[url] = await unit.polling.validators(url)
-    pages = list(
-        await asyncio.gather(
-            *(
-                fetcher.fetch(url, etag=harvest.known[url][0], last_modified=harvest.known[url][1])
-                for url in urls
-            )
-        )
-    )
-    for page in pages:
-        if page.error is not None:
-            raise page.error
-    if all(page.not_modified for page in pages):
-        harvest.not_modified, harvest.pages = True, len(pages)
-        return pages, harvest
-    # Some start page changed: the unchanged ones are needed in full to list every item.
-    for index, page in enumerate(pages):
-        if page.not_modified:
-            pages[index] = await fetcher.fetch(page.url)
-    return pages, harvest
-
-
-async def _harvest(
-    source: Source, fetcher: PageFetcher, store: Store, max_pages: int, max_details: int
-) -> _Harvest:
-    first, harvest = await _start_pages(source, fetcher, store)
-    if harvest.not_modified:
-        return harvest
-    seen = {page.url for page in first}
-    todo: deque[FetchResult | str] = deque(first)
-    limit = max(max_pages, len(first))
-    while todo and harvest.pages < limit:
-        entry = todo.popleft()
-        page = await fetcher.fetch(entry) if isinstance(entry, str) else entry
-        _raise_for(page)
-        harvest.pages += 1
-        if page.url in harvest.known:
-            harvest.validators[page.url] = (page.etag, page.last_modified)
-        parsed = _parse(source, page)
-        harvest.items.extend(parsed.items)
-        for link in parsed.next_urls:
-            absolute = urldefrag(urljoin(page.url, link)).url
-            if absolute not in seen:
-                seen.add(absolute)
-                todo.append(absolute)
-    if todo:
-        logger.info("%s: stopped after %d pages (max_pages)", source.name, harvest.pages)
-    await _enrich(source, fetcher, harvest.items, max_details)
-    return harvest
-
-
-async def _enrich(
-    source: Source, fetcher: PageFetcher, items: list[Opportunity], max_details: int
-) -> None:
-    """Fill items from their own pages. A failed detail page fails the poll: ingesting the
-    item without its dates would read as "deadline removed" and alert subscribers wrongly."""
-    wanted = [index for index, item in enumerate(items) if source.needs_detail(item)]
-    if len(wanted) > max_details:
-        logger.warning(
-            "%s: %d items need detail pages; fetching the first %d this poll",
-            source.name,
-            len(wanted),
-            max_details,
-        )
-        wanted = wanted[:max_details]
-    pages = await asyncio.gather(*(fetcher.fetch(items[index].url) for index in wanted))
-    announced: list[Opportunity] = []
-    for index, page in zip(wanted, pages, strict=True):
-        _raise_for(page)
-        try:
-            enriched, *extra = source.detail_items(page.body, page.url, items[index])
-        except ParseError as exc:
-            raise ParseError(f"markup may have changed: {exc} (at {page.url})") from exc
-        items[index] = enriched
-        announced.extend(extra)
-    items.extend(announced)
 
 
 async def poll_source(
@@ -230,7 +107,7 @@ async def poll_source(
     interval = timedelta(minutes=source.config.interval_minutes)
     try:
         pages = max_pages or source.config.max_pages
-        harvest = await _harvest(source, fetcher, store, pages, max_details)
+        harvest = await harvest_source(source, fetcher, store, pages, max_details)
         report.pages, report.items = harvest.pages, len(harvest.items)
         stats = None if harvest.not_modified else await ingest(source, harvest.items)
         now = clock.now()

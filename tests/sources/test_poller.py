@@ -381,7 +381,7 @@ async def test_detail_pages_enrich_items_up_to_the_bound(store, site, poll, capl
     site.serve("/calls/1", detail("2025-04-30T16:00:00+01:00"))
     site.serve("/calls/2", detail("2025-05-31T12:00:00+01:00"))
     source = make_source("a", site.url("/a"), details=True)
-    with caplog.at_level(logging.WARNING, logger="sources.poller"):
+    with caplog.at_level(logging.WARNING, logger="sources.harvest"):
         report = await poll(source, max_details=2)
     assert (report.outcome, report.new) == ("ok", 3)
     assert site.hits("/calls/3") == []
