@@ -20,274 +20,42 @@ the data is made from). Rows are plain dicts for SQLAlchemy core
 
 from __future__ import annotations
 
-import bisect
-import hashlib
-import itertools
 import random
-from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
-from functools import cache
-from pathlib import Path
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import insert, text
-
+from bench._distributions import (
+    AUDIENCES,
+    CHAT_KINDS,
+    EXCLUDES,
+    KEYWORD_COUNTS,
+    KINDS,
+    MODES,
+    NOW,
+    ON_TOPIC_FUNDERS,
+    OUTCOMES,
+    PLATFORMS,
+    RARE_RATE,
+    RARE_WORDS,
+    ROLES,
+    SCHEMES,
+    SEED,
+    SETTINGS,
+    SHAPES,
+    STATUSES,
+    SUB_FUNDERS,
+    SUB_KINDS,
+    SUBS_PER_CHAT,
+    TOPIC_COUNTS,
+    USER_KEYWORDS,
+    Weighted,
+    seed_words,
+    topic_weights,
+    ukri_seeds,
+    vocabulary,
+)
 from bot.core.model import Opportunity
-from bot.core.pipeline import Vocabulary, search_text
 from bot.core.tagging import enrich
-from bot.core.taxonomy import Taxonomy
-from sources.base import SourceConfig
-from sources.normalise import canonical_url, fingerprint
-from sources.ukri import UkriSource
-from storage.models import Chat as ChatRow
-from storage.models import Opportunity as OpportunityRow
-from storage.models import Subscription as SubscriptionRow
-from storage.store import Store
-
-ROOT = Path(__file__).resolve().parents[1]
-SNAPSHOT = ROOT / "sources/data/snapshots/ukri-listing-reconstructed-2025-03.html"
-SNAPSHOT_URL = "https://www.ukri.org/opportunity/"
-NOW = datetime(2025, 3, 28, 12, 0, tzinfo=UTC)  # the capture date of the UKRI snapshot
-SEED = 20250328
-
-
-class Weighted:
-    """Values drawn with fixed weights: cumulative weights computed once, one draw is a
-    bisection (tables here are drawn from hundreds of thousands of times)."""
-
-    __slots__ = ("cumulative", "values")
-
-    def __init__(self, pairs: Sequence[tuple[Any, int]]) -> None:
-        self.values = [value for value, _ in pairs]
-        self.cumulative = list(itertools.accumulate(weight for _, weight in pairs))
-
-    def draw(self, rng: random.Random) -> Any:
-        return self.values[bisect.bisect(self.cumulative, rng.random() * self.cumulative[-1])]
-
-
-# Words that occur in a few dozen of 100,000 summaries, for searches that find little.
-RARE_WORDS = ("trichotillomania", "misophonia", "alexithymia", "hikikomori", "scrupulosity")
-RARE_RATE = 0.0015
-
-SCHEMES = (
-    "Research grants",
-    "Programme grants",
-    "Fellowships",
-    "Doctoral studentships",
-    "Development awards",
-    "Partnership awards",
-    "Small grants",
-    "Community fund",
-    "Innovation awards",
-    "Pilot funding",
-    "Summer internships",
-    "Networking events",
-)
-SETTINGS = (
-    "primary care",
-    "schools",
-    "the NHS",
-    "local communities",
-    "rural areas",
-    "universities",
-    "workplaces",
-    "prisons",
-    "care homes",
-    "Wales",
-    "Scotland",
-    "Northern Ireland",
-    "London",
-    "coastal towns",
-)
-AUDIENCES = (
-    "young people",
-    "older people",
-    "carers",
-    "veterans",
-    "refugees",
-    "families",
-    "students",
-    "new parents",
-    "people on low incomes",
-    "ethnic minority communities",
-    "men",
-    "women",
-    "LGBTQ+ people",
-    "autistic adults",
-)
-OUTCOMES = (
-    "outcomes",
-    "access to services",
-    "quality of life",
-    "recovery",
-    "early intervention",
-    "the evidence base",
-    "service design",
-    "long-term support",
-)
-ON_TOPIC_FUNDERS = Weighted(
-    (
-        ("NIHR", 6),
-        ("MRC", 4),
-        ("ESRC", 3),
-        ("Wellcome", 3),
-        ("The National Lottery Community Fund", 4),
-        ("MQ Mental Health Research", 2),
-        ("AHRC", 1),
-        ("UKRI", 1),
-        ("Department of Health and Social Care", 1),
-        ("Mental Health Foundation", 1),
-    )
-)
-KINDS = Weighted((("call", 80), ("event", 8), ("internship", 7), ("news", 5)))
-USER_KEYWORDS = (
-    "peer support",
-    "arts",
-    "music therapy",
-    "ADHD",
-    "co-production",
-    "loneliness",
-    "social prescribing",
-    "PhD",
-    "fellowship",
-    "digital",
-    "app",
-    "schools",
-    "university students",
-    "Wales",
-    "Scotland",
-    "Northern Ireland",
-    "rural",
-    "farmers",
-    "football",
-    "sport",
-    "gardening",
-    "nature",
-    "bereavement",
-    "grief",
-    "stigma",
-    "sleep",
-    "perinatal",
-    "fathers",
-    "LGBT",
-    "trans",
-    "racism",
-    "gambling",
-    "self-harm",
-    "psychosis",
-    "OCD",
-    "hoarding",
-    "eating disorders",
-    "dementia carers",
-    "young carers",
-    "care leavers",
-    "homeless",
-    "prison",
-    "veterans",
-    "refugees",
-    "asylum",
-    "domestic abuse",
-    "debt",
-    "cost of living",
-    "employment support",
-    "volunteering",
-    "workforce wellbeing",
-    "burnout",
-    "suicide prevention",
-    "crisis cafe",
-    "helpline",
-    "online counselling",
-    "AI",
-    "machine learning",
-    "data linkage",
-    "clinical trial",
-    "qualitative",
-    "evaluation",
-    "knowledge exchange",
-    "public engagement",
-    "community research",
-)
-EXCLUDES = (
-    "Scotland",
-    "Wales",
-    "PhD",
-    "studentship",
-    "clinical trial",
-    "conference",
-    "animal",
-    "laboratory",
-    "invite only",
-    "pre-announcement",
-)
-SUB_FUNDERS = Weighted(
-    (
-        ("NIHR", 5),
-        ("MRC", 3),
-        ("ESRC", 3),
-        ("The National Lottery Community Fund", 4),
-        ("Wellcome", 2),
-        ("UKRI", 2),
-        ("AHRC", 1),
-        ("MQ Mental Health Research", 1),
-    )
-)
-ROLES = Weighted(
-    (("", 45), ("vcse", 25), ("early_career", 15), ("established_researcher", 10), ("student", 5))
-)
-MODES = Weighted((("instant", 55), ("daily", 30), ("weekly", 15)))
-TOPIC_COUNTS = Weighted(((1, 55), (2, 30), (3, 15)))
-STATUSES = Weighted((("closed", 35), ("open", 50), ("upcoming", 15)))
-NEW_STATUSES = Weighted((("open", 85), ("upcoming", 15)))  # what a poll finds as new
-KEYWORD_COUNTS = Weighted(((1, 60), (2, 30), (3, 10)))
-SUB_KINDS = Weighted(((("call",), 60), (("internship",), 20), (("event",), 15)))
-SHAPES = Weighted(
-    (
-        ("guided", 60),
-        ("topics+words", 12),
-        ("words", 15),
-        ("funders", 6),
-        ("topics+funders", 4),
-        ("everything", 3),
-    )
-)
-PLATFORMS = Weighted((("telegram", 70), ("slack", 28), ("console", 2)))
-CHAT_KINDS = Weighted((("private", 70), ("group", 15), ("supergroup", 10)))
-SUBS_PER_CHAT = Weighted(((1, 60), (2, 25), (3, 10), (4, 3), (5, 2)))
-_STOPWORDS = """a an and the of for to in on with by from at or as into its their your our is are
-be call round stage phase one two new opportunity funding award awards grant grants 2025 2026
-scheme programme"""
-STOPWORDS = frozenset(_STOPWORDS.split())
-
-
-@cache
-def vocabulary() -> Vocabulary:
-    return Vocabulary.load()
-
-
-@cache
-def ukri_seeds() -> tuple[tuple[str, tuple[str, ...], int | None], ...]:
-    """(title, funders, total fund in pence) of every card of the real UKRI listing."""
-    source = UkriSource(SourceConfig(name="ukri", type="ukri", url=SNAPSHOT_URL))
-    items = source.parse(SNAPSHOT.read_bytes(), SNAPSHOT_URL).items
-    return tuple((i.title, tuple(i.funders) or ("UKRI",), i.total_fund_pence) for i in items)
-
-
-@cache
-def seed_words() -> tuple[str, ...]:
-    """The content words of the real titles: filler for summaries and user keywords."""
-    words: dict[str, None] = {}
-    for title, _, _ in ukri_seeds():
-        for word in title.replace(":", " ").replace(",", " ").split():
-            if len(word) > 3 and word.casefold() not in STOPWORDS and word.isalpha():
-                words.setdefault(word.casefold() if not word.isupper() else word, None)
-    return tuple(words)
-
-
-def topic_weights(taxonomy: Taxonomy) -> Weighted:
-    """Popularity by taxonomy order (mental health first), Zipf-like with exponent 0.8."""
-    return Weighted(
-        [(t.slug, round(1000 / (rank + 1) ** 0.8)) for rank, t in enumerate(taxonomy.topics)]
-    )
 
 
 class Generator:
@@ -537,83 +305,3 @@ class Generator:
                 )
                 subs.append(sub)
         return chats, subs
-
-
-def opportunity_row(item: Opportunity, row_id: int, text_for_search: str) -> dict[str, Any]:
-    """The ``opportunities`` row the upsert would write for ``item`` (the content hash is a
-    cheap stand-in: nothing here compares it)."""
-    return {
-        "id": row_id,
-        "source": item.source,
-        "external_id": item.external_id,
-        "url": item.url,
-        "canonical_url": canonical_url(item.url),
-        "fingerprint": fingerprint(item.title, item.closes_at),
-        "duplicate_of_id": None,
-        "parent_id": None,
-        "title": item.title,
-        "kind": item.kind,
-        "status": item.status,
-        "funders": item.funders,
-        "opens_at": item.opens_at,
-        "closes_at": item.closes_at,
-        "published_at": item.published_at,
-        "starts_at": None,
-        "ends_at": None,
-        "location": None,
-        "online": None,
-        "total_fund_pence": item.total_fund_pence,
-        "award_min_pence": None,
-        "award_max_pence": item.award_max_pence,
-        "summary": item.summary,
-        "eligibility": item.eligibility,
-        "search_text": text_for_search,
-        "topics": item.topics,
-        "roles": item.roles,
-        "flags": item.flags,
-        "glossary_terms": [],
-        "extra": {},
-        "content_hash": hashlib.sha256(item.external_id.encode()).hexdigest(),
-        "first_seen_at": item.published_at or NOW,
-        "last_seen_at": NOW,
-        "updated_at": NOW,
-        "last_changes": [],
-    }
-
-
-def opportunity_rows(generator: Generator, count: int) -> list[dict[str, Any]]:
-    """``count`` rows with their search text; about 2% are re-posts of an earlier row
-    (``duplicate_of_id`` set), which search leaves out."""
-    vocab = vocabulary()
-    rng = random.Random(generator.seed * 13)
-    rows = []
-    for row_id, item in enumerate(generator.opportunities(count), start=1):
-        row = opportunity_row(item, row_id, search_text(item, vocab))
-        if row_id > 100 and rng.random() < 0.02:
-            row["duplicate_of_id"] = rng.randint(1, row_id - 1)
-        rows.append(row)
-    return rows
-
-
-TABLES = {
-    "chats": ChatRow.__table__,
-    "subscriptions": SubscriptionRow.__table__,
-    "opportunities": OpportunityRow.__table__,
-}
-
-
-async def bulk_insert(
-    store: Store, rows_by_table: Mapping[str, list[dict[str, Any]]], chunk: int = 5000
-) -> None:
-    """Insert rows with core ``insert(table)`` executemany, in one transaction, then move
-    PostgreSQL's id sequences past the explicit ids."""
-    async with store.database.engine.begin() as conn:
-        for name, rows in rows_by_table.items():
-            table = TABLES[name]
-            for start in range(0, len(rows), chunk):
-                await conn.execute(insert(table), rows[start : start + chunk])
-            if store.dialect == "postgresql" and rows:
-                await conn.execute(
-                    text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), :top)"),
-                    {"top": max(row["id"] for row in rows)},
-                )

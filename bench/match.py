@@ -40,7 +40,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench._common import Stopwatch, check, emit, note, open_store, ratio  # noqa: E402
-from bench._data import NEW_STATUSES, Generator, bulk_insert, vocabulary  # noqa: E402
+from bench._data import Generator  # noqa: E402
+from bench._distributions import NEW_STATUSES, vocabulary  # noqa: E402
+from bench._rows import bulk_insert  # noqa: E402
 from bot.core.matching import SubscriptionIndex  # noqa: E402
 from bot.core.model import Opportunity, Subscription  # noqa: E402
 from storage.store import Store  # noqa: E402

@@ -36,7 +36,9 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import text  # noqa: E402
 
 from bench._common import Stopwatch, check, emit, note, open_store, ratio  # noqa: E402
-from bench._data import Generator, bulk_insert, opportunity_rows, vocabulary  # noqa: E402
+from bench._data import Generator  # noqa: E402
+from bench._distributions import vocabulary  # noqa: E402
+from bench._rows import bulk_insert, opportunity_rows  # noqa: E402
 from bot.clock import SystemClock  # noqa: E402
 from bot.core import queries  # noqa: E402
 from bot.core.context import Services  # noqa: E402

@@ -38,15 +38,15 @@ def default_components(settings: Settings) -> list[Component]:
     """The transports the settings ask for; the console when no chat token is set."""
     components: list[Component] = []
     if settings.health_port is not None:
-        from bot.health import health_component
+        from bot.ops.health import health_component
 
         components.append(health_component)
     if settings.telegram_configured:
-        from bot.telegram import telegram_component
+        from bot.telegram.lifecycle import telegram_component
 
         components.append(telegram_component)
     if settings.slack_configured:
-        from bot.slack import slack_component
+        from bot.slack.lifecycle import slack_component
 
         components.append(slack_component)
     if not components or not (settings.telegram_configured or settings.slack_configured):

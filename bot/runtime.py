@@ -16,6 +16,7 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -28,7 +29,6 @@ from bot.core.pipeline import Ingestor, Vocabulary
 from bot.delivery.channel import Channel
 from bot.delivery.dispatcher import Dispatcher
 from bot.jobs import notify_admins
-from bot.metrics import Metrics
 from bot.settings import Settings
 from sources.base import Source
 from sources.catalogue import Catalogue, load_catalogue
@@ -42,6 +42,14 @@ log = logging.getLogger("signpost")
 
 Stopper = Callable[[], Awaitable[None]]
 Component = Callable[["Runtime"], Awaitable[Stopper | None]]
+
+
+class PollObserver(Protocol):
+    """What the runtime tells about each poll; ``bot.ops.metrics.Metrics`` is one. The runtime
+    is handed an observer rather than importing the metrics, so operations depend on the
+    runtime and never the other way round."""
+
+    def observe_poll(self, report: PollReport) -> None: ...
 
 
 @dataclass(slots=True)
@@ -65,7 +73,7 @@ class Runtime:
     offline: bool = False
     channels: dict[str, Channel] = field(default_factory=dict)
     connected: dict[str, bool] = field(default_factory=dict)
-    metrics: Metrics | None = None
+    metrics: PollObserver | None = None  # hooked by the health endpoint
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
 
     async def poll(self, names: list[str] | None = None) -> list[PollReport]:
@@ -218,7 +226,8 @@ async def build_runtime(
 
 def schedule_jobs(runtime: Runtime) -> None:
     """Poll jobs per source, and the periodic jobs that queue digests, reminders and more."""
-    from bot import jobs, retention
+    from bot import jobs
+    from bot.ops import retention
 
     scheduler, store, clock = runtime.scheduler, runtime.store, runtime.clock
     rng = random.Random()

@@ -21,8 +21,8 @@ from bot.clock import FrozenClock
 from bot.core.model import Chat
 from bot.core.pipeline import Vocabulary
 from bot.delivery.dispatcher import Dispatcher
-from bot.slack_channel import SlackChannel
-from bot.telegram_channel import GONE_MARK, SendLimits, TelegramChannel
+from bot.slack.channel import SlackChannel
+from bot.telegram.channel import GONE_MARK, SendLimits, TelegramChannel
 from storage.models import OutboxItem
 from storage.store import Store
 from tests.helpers.builders import NOW, add_opportunity, opportunity

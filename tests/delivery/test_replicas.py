@@ -35,8 +35,8 @@ from bot.clock import FrozenClock
 from bot.core.model import Chat
 from bot.core.pipeline import Vocabulary
 from bot.delivery.dispatcher import Dispatcher
-from bot.telegram import LEADER_LOCK, RETRY_SECONDS
-from bot.telegram_channel import SendLimits, TelegramChannel
+from bot.telegram.channel import SendLimits, TelegramChannel
+from bot.telegram.lifecycle import LEADER_LOCK, RETRY_SECONDS
 from storage.locks import held_locks
 from storage.store import Store
 from tests.delivery.worker import (

@@ -47,7 +47,7 @@ from telegram import Bot
 from bot.clock import SystemClock
 from bot.core.pipeline import Vocabulary
 from bot.delivery.dispatcher import Dispatcher
-from bot.telegram_channel import SendLimits, TelegramChannel
+from bot.telegram.channel import SendLimits, TelegramChannel
 from storage.store import Store
 
 
@@ -107,7 +107,7 @@ async def dispatch(args: argparse.Namespace) -> None:
 async def lead(args: argparse.Namespace) -> None:
     from bot.runtime import build_runtime
     from bot.settings import load_settings
-    from bot.telegram import start_telegram
+    from bot.telegram.lifecycle import start_telegram
 
     settings = load_settings(
         telegram_bot_token=args.token,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from bot.health import start_health_server
+from bot.ops.health import start_health_server
 from bot.runtime import build_runtime
 from bot.settings import Settings
 from storage.store import Store
@@ -219,7 +219,7 @@ async def test_container_health_check_passes_when_ready_and_fails_when_not(
 
 
 def test_operator_guide_documents_every_metric_and_setting():
-    from bot.metrics import Metrics
+    from bot.ops.metrics import Metrics
 
     guide = (DEPLOY.parent / "docs" / "OPERATOR_GUIDE.md").read_text(encoding="utf-8")
     for family in Metrics().registry.collect():

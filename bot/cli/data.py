@@ -1,0 +1,261 @@
+"""CLI commands about data: parse, poll, search, glossary and sources.
+
+They share the CLI's rules: one-line errors (exit 1 for a failed action, 2 for bad
+settings or arguments), no tracebacks, JSON exactly as the opportunity contract says.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from bot.cli.app import app, err, fail, settings_or_exit, start_logging
+
+out = Console(soft_wrap=True)
+sources_app = typer.Typer(help="The configured sources.", no_args_is_help=True)
+app.add_typer(sources_app, name="sources")
+
+
+def _catalogue(settings):
+    from sources.catalogue import CatalogueError, load_catalogue
+
+    try:
+        return load_catalogue(settings.sources_file)
+    except CatalogueError as exc:
+        raise fail(str(exc), 2) from None
+
+
+@app.command()
+def parse(
+    source: Annotated[str, typer.Argument(help="A source name from the catalogue.")],
+    file: Annotated[Path, typer.Argument(help="A saved page, feed or calendar.")],
+    url: Annotated[str | None, typer.Option(help="The page's URL (default: the source's).")] = None,
+) -> None:
+    """Parse a saved page and print its opportunities as JSON."""
+    from bot.core.tagging import enrich
+    from bot.core.taxonomy import Taxonomy
+    from sources.base import SourceError
+    from sources.catalogue import SourceNotFoundError
+    from sources.registry import build_source
+
+    settings = settings_or_exit()
+    catalogue = _catalogue(settings)
+    try:
+        config = catalogue.get(source)
+    except SourceNotFoundError as exc:
+        raise fail(str(exc), 2) from None
+    try:
+        body = file.read_bytes()
+    except OSError as exc:
+        raise fail(f"cannot read {file}: {exc.strerror or exc}", 2) from None
+    try:
+        result = build_source(config).parse(body, url or config.url)
+    except SourceError as exc:
+        raise fail(f"{file} did not parse as {source}: {exc}") from None
+    taxonomy = Taxonomy.load()
+    items = []
+    for item in result.items:
+        item.topics = sorted(set(item.topics) | set(config.topics))
+        items.append(enrich(item, taxonomy).to_json())
+    typer.echo(json.dumps(items, indent=2, ensure_ascii=False))
+
+
+async def _poll(settings, names: list[str], offline: bool) -> list:
+    from bot.runtime import build_runtime
+    from storage.store import Store
+
+    store = Store.from_url(settings.database_url)
+    try:
+        await store.upgrade()
+        runtime = await build_runtime(settings, store, offline=offline, stop=asyncio.Event())
+        try:
+            unknown = [n for n in names if n not in runtime.sources]
+            if unknown:
+                known = ", ".join(sorted(runtime.sources)) or "(none)"
+                raise fail(
+                    f"not polled{' offline' if offline else ''}: "
+                    f"{', '.join(unknown)}; known: {known}",
+                    2,
+                )
+            chosen = names or sorted(runtime.sources)
+            reports = []
+            with Progress(console=err, transient=True) as progress:
+                task = progress.add_task("polling", total=len(chosen))
+
+                async def one(name: str) -> None:
+                    reports.extend(await runtime.poll([name]))
+                    progress.advance(task)
+
+                await asyncio.gather(*(one(name) for name in chosen))
+            return sorted(reports, key=lambda r: r.source)
+        finally:
+            await runtime.http.aclose()
+    finally:
+        await store.close()
+
+
+@app.command()
+def poll(
+    sources: Annotated[list[str] | None, typer.Argument(help="Sources (default: all).")] = None,
+    offline: Annotated[bool, typer.Option("--offline", help="Use the bundled snapshots.")] = False,
+) -> None:
+    """Poll sources once, store what they list, and print a summary."""
+    settings = settings_or_exit()
+    start_logging(settings)
+    started = time.perf_counter()
+    reports = asyncio.run(_poll(settings, sources or [], offline))
+    table = Table(title=f"Poll{' (offline)' if offline else ''}")
+    for column in ("source", "outcome", "new", "updated", "unchanged", "time", "error"):
+        table.add_column(column)
+    for r in reports:
+        table.add_row(
+            r.source,
+            r.outcome,
+            str(r.new),
+            str(r.updated),
+            str(r.unchanged),
+            f"{r.duration_ms / 1000:.1f} s",
+            (r.error or "")[:80],
+        )
+    out.print(table)
+    failed = sum(r.outcome == "failed" for r in reports)
+    out.print(f"{len(reports)} sources in {time.perf_counter() - started:.1f} s, {failed} failed")
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="Words to look for, e.g. 'mental health'.")],
+    kind: Annotated[str, typer.Option(help="call, internship or event.")] = "call",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the contract JSON.")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 5,
+) -> None:
+    """What /calls QUERY answers, from the local database."""
+    from bot.console import render
+    from bot.core import queries
+
+    if kind not in queries.KIND_WORDS:
+        raise fail(f"--kind must be one of {', '.join(queries.KIND_WORDS)}", 2)
+    settings = settings_or_exit()
+
+    async def run():
+        services = await _core(settings)
+        try:
+            if as_json:
+                items, _ = await queries.find(services, query, kind=kind, limit=limit)
+                return json.dumps([i.to_json() for i in items], indent=2, ensure_ascii=False)
+            return render(await queries.search(None, services, query, kind=kind))
+        finally:
+            await services.store.close()
+
+    typer.echo(asyncio.run(run()))
+
+
+async def _core(settings):
+    from bot.clock import SystemClock
+    from bot.core.context import Services
+    from bot.core.pipeline import Vocabulary
+    from storage.store import Store
+
+    store = Store.from_url(settings.database_url)
+    await store.upgrade()
+    return Services(store, SystemClock(), Vocabulary.load())
+
+
+@app.command()
+def glossary(
+    term: Annotated[str | None, typer.Argument(help="A term, e.g. co-PI; none lists all.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Look a term up (exact, alias or fuzzy), or list the glossary."""
+    from bot.console import render
+    from bot.core.glossary import Glossary
+    from bot.core.queries import entry_section
+    from bot.core.replies import Reply
+
+    entries = Glossary.load()
+    if term is None:
+        if as_json:
+            typer.echo(json.dumps([e.to_json() for e in entries], indent=2, ensure_ascii=False))
+            return
+        for group, members in entries.groups().items():
+            out.print(f"[bold]{group}[/bold] ({len(members)})")
+            out.print(", ".join(sorted(e.term for e in members)), highlight=False)
+        return
+    result = entries.lookup(term)
+    if as_json:
+        typer.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    elif result.entry is not None:
+        typer.echo(render(Reply(sections=[entry_section(result.entry, entries)])))
+    else:
+        hint = ", ".join(e.term for e in result.suggestions)
+        typer.echo(f"No entry for “{term}”." + (f" Did you mean: {hint}?" if hint else ""))
+    if result.entry is None:
+        raise typer.Exit(1)
+
+
+@sources_app.command("list")
+def sources_list() -> None:
+    """The configured sources: name, type, whether polled, URL, verified."""
+    catalogue = _catalogue(settings_or_exit())
+    table = Table(title="Sources")
+    for column in ("name", "type", "kind", "polled", "verified", "url"):
+        table.add_column(column, overflow="fold")
+    polled = {c.name for c in catalogue.polled()}
+    for c in catalogue:
+        state = "yes" if c.name in polled else (f"view of {c.view_of}" if c.view_of else "off")
+        table.add_row(c.name, c.type, c.kind, state, "yes" if c.verified else "no", c.url)
+    out.print(table)
+
+
+@sources_app.command("check")
+def sources_check(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Sources (default: all polled).")
+    ] = None,
+) -> None:
+    """Fetch each source live once and report whether it parses (writes nothing)."""
+    from bot import __version__
+    from sources.http import Fetcher, build_http_client, default_user_agent
+    from sources.registry import build_source
+
+    settings = settings_or_exit()
+    catalogue = _catalogue(settings)
+    configs = [catalogue.get(n) for n in names] if names else catalogue.polled()
+
+    async def check(config, fetcher):
+        source = build_source(config)
+        page = await fetcher.fetch(source.start_urls()[0])
+        if page.error is not None:
+            return config.name, "failed", 0, str(page.error)
+        try:
+            result = source.parse(page.body, page.url)
+        except Exception as exc:
+            return config.name, "does not parse", 0, str(exc)
+        state = "ok" if result.items else "no items"
+        return config.name, state, len(result.items), ""
+
+    async def run():
+        client = build_http_client(default_user_agent(settings.contact_url, __version__))
+        try:
+            fetcher = Fetcher(client)
+            return await asyncio.gather(*(check(c, fetcher) for c in configs))
+        finally:
+            await client.aclose()
+
+    table = Table(title="Sources check (live)")
+    for column in ("source", "status", "items", "error"):
+        table.add_column(column, overflow="fold")
+    rows = asyncio.run(run())
+    for name, state, count, error in rows:
+        table.add_row(name, state, str(count), error[:120])
+    out.print(table)
+    if any(state != "ok" for _, state, _, _ in rows):
+        raise typer.Exit(1)
