@@ -4,10 +4,12 @@ compose and systemd read that file, and the container health checks really work.
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import json
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -172,6 +174,71 @@ def test_dockerfile_is_multi_stage_non_root_with_health_check():
     assert "SIGNPOST_HEALTH_PORT=8080" in env
     assert 'SIGNPOST_DATABASE_URL="sqlite:////data/signpost.db"' in env
     assert instructions[-2:] == ['ENTRYPOINT ["signpost"]', 'CMD ["run"]']
+
+
+LOCK = "requirements/runtime.txt"
+
+
+def stage(name: str) -> list[str]:
+    """The instructions of one stage of the Dockerfile, from its FROM line on."""
+    found: dict[str, list[str]] = {}
+    current = None
+    for instruction in dockerfile():
+        if instruction.startswith("FROM "):
+            current = instruction.split()[-1]
+        found.setdefault(current, []).append(instruction)
+    return found[name]
+
+
+def test_dockerfile_installs_the_runtime_lock_with_hashes_required():
+    builder = stage("builder")
+    assert f"COPY {LOCK} ./requirements/" in builder
+    [download] = [i for i in builder if "pip download" in i]
+    assert f"--require-hashes --only-binary=:all: --dest /wheels -r {LOCK}" in download
+    [wheel] = [i for i in builder if "pip wheel" in i]
+    assert wheel.endswith("pip wheel --wheel-dir /wheels . --no-deps")
+    [install] = [i for i in stage("runtime") if "pip install" in i]
+    assert f"--mount=type=bind,source={LOCK},target=/tmp/{LOCK}" in install
+    steps = install.split(" && ")
+    offline = "pip install --no-cache-dir --no-index --find-links /wheels"
+    assert steps[1].endswith(f"{offline} --require-hashes -r /tmp/{LOCK}")
+    assert steps[2].endswith(f"{offline} --no-deps signpost-bot")
+
+
+def test_dockerfile_builder_copies_every_file_the_wheel_build_reads():
+    project = tomllib.loads((DEPLOY.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    copied = " ".join(i for i in stage("builder") if i.startswith("COPY "))
+    for name in [
+        "pyproject.toml",
+        project["project"]["readme"],
+        *project["project"]["license-files"],
+    ]:
+        assert f" {name} " in copied, f"{name} is not copied into the builder"
+
+
+def dockerignored(path: str) -> bool:
+    """Whether .dockerignore leaves ``path`` out of the build context: a pattern matching the
+    path or a folder above it excludes it, ``!`` takes it back, and the last match wins."""
+    parts = path.split("/")
+    candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    ignored = False
+    for raw in (DEPLOY.parent / ".dockerignore").read_text(encoding="utf-8").splitlines():
+        pattern = raw.strip()
+        if not pattern or pattern.startswith("#"):
+            continue
+        negate = pattern.startswith("!")
+        pattern = pattern.lstrip("!").strip("/")
+        patterns = {pattern, pattern.removeprefix("**/")}
+        if any(fnmatch.fnmatchcase(c, p) for c in candidates for p in patterns):
+            ignored = not negate
+    return ignored
+
+
+def test_dockerignore_keeps_the_lock_and_the_build_files():
+    assert dockerignored("tests/deploy/test_deploy_files.py")  # the matcher matches
+    assert dockerignored("bot/__pycache__/app.cpython-311.pyc")
+    for path in (LOCK, "requirements", "pyproject.toml", "README.md", "LICENSE", "bot/app.py"):
+        assert not dockerignored(path), f".dockerignore leaves {path} out of the build context"
 
 
 def health_commands() -> dict[str, list[str]]:
