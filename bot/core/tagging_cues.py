@@ -21,7 +21,8 @@ CUES: dict[str, tuple[str, ...]] = {
         "VCSE organisation", "third sector", "third sector organisation", "social enterprise",
         "not-for-profit", "non-profit", "grassroots", "faith group", "faith-based organisation",
         "CIC", "CIO", "civil society organisation", "NGO", "non-governmental organisation",
-        "local charity", "small charity",
+        "local charity", "small charity", "grass roots organisation", "grass roots group",
+        "community-led organisation", "community led group",
     ),
     "vcse_strong": (
         "led by and for", "by and for", "community interest company",
@@ -33,7 +34,8 @@ CUES: dict[str, tuple[str, ...]] = {
         "available to", "aimed at", "who can apply", "must be", "you must", "must have", "led by",
         "lead", "leading", "grant for", "funding for", "fund for", "we fund", "we will fund",
         "we support", "support", "supporting", "ring-fenced for", "invite application",
-        "welcome application", "suitable for", "designed for", "based in",
+        "welcome application", "suitable for", "designed for", "based in", "grant of up to",
+        "grants of between",
     ),
     "partner_before": (
         "partner", "partnership", "partnering", "in partnership", "collaborate", "collaborating",
