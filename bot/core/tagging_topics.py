@@ -60,6 +60,7 @@ _SCOPE_VERBS = frozenset(
 )
 _EXCLUDING = frozenset({"excluding", "except", "exclude", "excludes", "ineligible", "nor"})
 _AFTER_VERBS = frozenset({"eligible", "funded", "considered", "supported", "accepted", "covered"})
+_BE = (["is"], ["are"], ["be"])
 _BREAKS = frozenset({"but", "however", "whereas", "although", "though", "while"})
 _NEGATION_MASKS = PhraseMatcher(
     {
@@ -82,6 +83,8 @@ _PERSON_WORDS = frozenset(
     | {"everyone", "individual", "girl", "boy", "pupil", "learner", "participant", "member"}
 )
 _NUMBER = re.compile(r"^(\d{1,3})s?$")
+_BOUNDS = frozenset({"over", "above", "under", "below"})
+_AND_OVER = (["and", "over"], ["and", "above"], ["and", "older"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,48 +182,49 @@ def _negated(words: Sequence[str], match: Match, masks: Sequence[Match]) -> bool
             break
         if word == "not" and _AFTER_VERBS.intersection(after[i + 1 : i + 4]):
             return True
-        if word in {"ineligible", "excluded"} and (word == "ineligible" or after[i - 1 : i] in (["is"], ["are"], ["be"])):
+        if word == "ineligible" or (word == "excluded" and after[i - 1 : i] in _BE):
             return True
     return False
 
 
+def _number(word: str) -> int | None:
+    found = _NUMBER.match(word)
+    return int(found.group(1)) if found else None
+
+
 def _age_band(words: Sequence[str]) -> Iterable[tuple[str, str]]:
-    """("children-young-people" | "older-people", evidence) for each age band in ``words``."""
+    """("children-young-people" | "older-people", evidence) for each age band in ``words``.
+
+    A number is an age only beside an age word or a word for people: "aged 11-25",
+    "Young Adults (18-25 years)", "18-25 year olds", "people over 65", "over the age of 55",
+    "aged 65 and over", "under-18s". "Projects of 1-3 years" and "over 100 years old" (a
+    building) are not ages.
+    """
     for i, word in enumerate(words):
-        number = _NUMBER.match(word)
-        if not number:
+        value = _number(word)
+        if value is None:
             continue
-        low: int | None = None
-        high: int | None = None
-        value = int(number.group(1))
-        before = words[max(0, i - 4) : i]
+        before = list(words[max(0, i - 4) : i])
+        after = list(words[i + 1 : i + 5])
         aged = bool(_AGE_WORDS.intersection(before)) or word.endswith("s")
-        after = words[i + 1 : i + 4]
-        person_before = i > 0 and words[i - 1] in _PERSON_WORDS
-        years_old = after[:2] == ["year", "old"] or (len(after) > 2 and after[1:3] == ["year", "old"])
-        nxt = words[i + 1] if i + 1 < len(words) else ""
-        following = words[i + 2] if i + 2 < len(words) else ""
-        if nxt == "to" and _NUMBER.match(following):
-            nxt, following = following, (words[i + 3] if i + 3 < len(words) else "")
-        if _NUMBER.match(nxt) and int(_NUMBER.match(nxt).group(1)) > value:
-            if aged or person_before or years_old:
-                low, high = value, int(_NUMBER.match(nxt).group(1))
-        elif before and before[-1] in {"over", "above", "under", "below"} or (
-            len(before) >= 3 and before[-2:] == ["age", "of"] and before[-3] in {"over", "under"}
-        ):
-            bound = before[-1] if before[-1] in {"over", "above", "under", "below"} else before[-3]
-            person = len(before) >= 2 and before[-2] in _PERSON_WORDS
-            if aged or person or years_old or (after[:1] == ["year"] and bound in {"over", "above"}):
-                if bound in {"over", "above"}:
-                    low = value
-                else:
-                    high = value
-        elif nxt == "and" and following in {"over", "above", "older"} and (aged or person_before):
+        person = bool(before) and before[-1] in _PERSON_WORDS
+        low = high = None
+        if after[:1] == ["to"]:
+            after = after[1:]
+        upper = _number(after[0]) if after else None
+        if upper is not None and upper > value:
+            if aged or person or after[1:3] == ["year", "old"]:
+                low, high = value, upper
+        elif bound := next((w for w in reversed(before) if w in _BOUNDS), None):
+            near = before[before.index(bound) - 1] if before.index(bound) > 0 else ""
+            if aged or near in _PERSON_WORDS:
+                low, high = (value, None) if bound in {"over", "above"} else (None, value)
+        elif after[:2] in _AND_OVER and (aged or person):
             low = value
         if high is not None and high <= CHILD_AGE and (low is None or low < high):
             yield "children-young-people", f"aged up to {high}"
-        elif low is not None and low >= OLDER_AGE and (high is None or high > low):
-            yield "older-people", f"aged {low}+"
+        elif low is not None and low >= OLDER_AGE and high is None:
+            yield "older-people", f"aged {low} and over"
 
 
 # ---------------------------------------------------------------------- reading
