@@ -145,9 +145,10 @@ class _Sentence:
 
     def addressed(self, match: Match) -> bool:
         """Whether the clause of ``match`` says who may apply ("open to", "for PhD students")."""
-        return self.clause(match.start) in self.eligible or "for" in self.words[
-            max(0, match.start - 2) : match.start
-        ]
+        return (
+            self.clause(match.start) in self.eligible
+            or "for" in self.words[max(0, match.start - 2) : match.start]
+        )
 
     def partner_cue_in(self, clause: int) -> bool:
         return any(self.clause(m.start) == clause for m in (*self._before, *self._after))

@@ -8,8 +8,8 @@ lists every group it serves), so each hit passes four checks before it counts:
   tree", "cost of living crisis") is another sense of the word and is dropped.
 * **Context**: a ``needs_context`` phrase ("housing", "bipolar", "ageing") counts only when
   the item also holds one of the taxonomy's ``context`` words (health, care, charity...).
-* **Negation** at topic level: "not for X", "we do not fund X", "excluding X", "X is not
-  eligible", "X will not be considered", and every item of a list introduced by "The
+* **Negation** at topic level: "not for X", "we do not fund X", "but not X", "excluding X",
+  "X is not eligible", "X will not be considered", and every item of a list introduced by "The
   following are not eligible:" or "We do not fund:".
 * **Lists of groups**: a *group* topic (older people, carers, LGBTQ+...) that the body
   names only in lists of short items counts only if it is named in two places; one list,
@@ -154,8 +154,7 @@ def _compiled(taxonomy: Taxonomy) -> tuple[PhraseMatcher, PhraseMatcher, dict[st
     guards = PhraseMatcher({topic.slug: topic.guards for topic in taxonomy if topic.guards})
     context = PhraseMatcher({"context": taxonomy.context})
     ambiguous = {
-        topic.slug: frozenset(normalise_words(p) for p in topic.needs_context)
-        for topic in taxonomy
+        topic.slug: frozenset(normalise_words(p) for p in topic.needs_context) for topic in taxonomy
     }
     return guards, context, ambiguous
 
@@ -175,6 +174,8 @@ def _negated(words: Sequence[str], match: Match, masks: Sequence[Match]) -> bool
         if word in _EXCLUDING:
             return True
         if word in _NEGATORS and _SCOPE_VERBS.intersection(words[i + 1 : i + 4]):
+            return True
+        if word == "not" and match.start - i <= 2 and not masked(i):  # "but not dementia"
             return True
     after = words[match.end : match.end + NEGATION_AFTER + 1]
     for i, word in enumerate(after):
@@ -250,9 +251,7 @@ def _hits(
                 if _negated(words, match, masks):
                     continue
                 strong = taxonomy.is_strong(match.key, match.phrase)
-                hits.append(
-                    Hit(match.key, match.phrase, first_unit + offset, strong, unit.listing)
-                )
+                hits.append(Hit(match.key, match.phrase, first_unit + offset, strong, unit.listing))
             for slug, evidence in _age_band(words):
                 hits.append(Hit(slug, evidence, first_unit + offset, True, unit.listing))
     return hits
