@@ -8,7 +8,9 @@ tag is usually caught by the item's other tags or by a keyword subscription. So:
 (summary and eligibility) holds one of its *strong* phrases ("schizophrenia", "social
 prescribing"), or at least two hits of its ordinary phrases ("anxiety" ... "depression").
 A single passing mention in a long body ("including mental health") is not enough: funders'
-pages list many areas in passing. Topics already on the item (from the source's
+pages list many areas in passing. Each hit is first checked against the words around it
+(another sense of the word, no health or care context, a negation, a list of groups): see
+:mod:`bot.core.tagging_topics`. Topics already on the item (from the source's
 configuration) are kept, and a configured name that the taxonomy knows by another slug
 ("co-production") also gets the taxonomy's slug.
 
@@ -20,19 +22,17 @@ module holds the topic rule and the public entry points: import ``tag``, ``enric
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bot.core.model import Opportunity
 from bot.core.tagging_cues import CUES
 from bot.core.tagging_roles import roles_and_flags
+from bot.core.tagging_topics import BODY_HITS, topics_of
 from bot.core.taxonomy import Taxonomy
 from bot.core.textmatch import sentence_tokens
 
 __all__ = ["BODY_HITS", "CUES", "Tags", "enrich", "tag"]
-
-BODY_HITS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,30 +46,6 @@ class Tags:
 
 
 # ---------------------------------------------------------------------- topics
-def _topics(
-    title: Sequence[str], body: Sequence[str], taxonomy: Taxonomy, evidence: dict[str, list[str]]
-) -> set[str]:
-    """Topic slugs by the title-or-strong-or-two-hits rule of the module docstring, from the
-    folded words of the title and of the body."""
-    found: set[str] = set()
-    for match in taxonomy.matcher.scan(title):
-        found.add(match.key)
-        evidence.setdefault(f"topic:{match.key}", []).append(f"{match.phrase} (title)")
-    hits: dict[str, list[str]] = defaultdict(list)
-    strong: set[str] = set()
-    for match in taxonomy.matcher.scan(body):
-        hits[match.key].append(match.phrase)
-        if taxonomy.is_strong(match.key, match.phrase):
-            strong.add(match.key)
-    for slug, phrases in hits.items():
-        if slug in found:
-            continue
-        if slug in strong or len(phrases) >= BODY_HITS:
-            found.add(slug)
-            evidence[f"topic:{slug}"] = phrases
-    return found
-
-
 def _configured(topics: Iterable[str], taxonomy: Taxonomy) -> set[str]:
     """Configured topics, plus the taxonomy slug for any the taxonomy knows by a name."""
     kept = set(topics)
@@ -82,13 +58,13 @@ def _configured(topics: Iterable[str], taxonomy: Taxonomy) -> set[str]:
 # ---------------------------------------------------------------------- public
 def tag(opportunity: Opportunity, taxonomy: Taxonomy) -> Tags:
     """The topics, roles and flags ``opportunity`` should carry (its own ones included)."""
-    evidence: dict[str, list[str]] = {}
     title = sentence_tokens(opportunity.title)
     summary = sentence_tokens(opportunity.summary)
     eligibility = sentence_tokens(opportunity.eligibility)
-    body = [word for sentence in (*summary, *eligibility) for word in sentence]
-    topics = _configured(opportunity.topics, taxonomy)
-    topics |= _topics([w for s in title for w in s], body, taxonomy, evidence)
+    found, evidence = topics_of(
+        opportunity.title, (opportunity.summary, opportunity.eligibility), taxonomy
+    )
+    topics = _configured(opportunity.topics, taxonomy) | found
 
     roles, flags, found = roles_and_flags(opportunity, title, summary, eligibility)
     evidence.update(found)

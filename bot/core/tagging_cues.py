@@ -21,7 +21,8 @@ CUES: dict[str, tuple[str, ...]] = {
         "VCSE organisation", "third sector", "third sector organisation", "social enterprise",
         "not-for-profit", "non-profit", "grassroots", "faith group", "faith-based organisation",
         "CIC", "CIO", "civil society organisation", "NGO", "non-governmental organisation",
-        "local charity", "small charity",
+        "local charity", "small charity", "grass roots organisation", "grass roots group",
+        "community-led organisation", "community led group",
     ),
     "vcse_strong": (
         "led by and for", "by and for", "community interest company",
@@ -33,7 +34,8 @@ CUES: dict[str, tuple[str, ...]] = {
         "available to", "aimed at", "who can apply", "must be", "you must", "must have", "led by",
         "lead", "leading", "grant for", "funding for", "fund for", "we fund", "we will fund",
         "we support", "support", "supporting", "ring-fenced for", "invite application",
-        "welcome application", "suitable for", "designed for", "based in",
+        "welcome application", "suitable for", "designed for", "based in", "grant of up to",
+        "grants of between",
     ),
     "partner_before": (
         "partner", "partnership", "partnering", "in partnership", "collaborate", "collaborating",
@@ -76,15 +78,20 @@ CUES: dict[str, tuple[str, ...]] = {
         "research organisation", "higher education institution", "HEI", "university",
         "research institute", "IRO", "eligible for UKRI funding", "academic institution",
     ),
+    # Words for students that also turn up in research about students ("a survey of
+    # undergraduates"): they count only with an eligibility cue, as a bare VCSE mention does.
     "student": (
-        "studentship", "PhD student", "PhD scholarship", "PhD position", "PhD candidate",
-        "PhD opportunity", "PhD funding", "doctoral student", "doctoral candidate",
+        "PhD student", "PhD candidate", "doctoral student", "doctoral candidate",
         "doctoral researcher", "postgraduate researcher", "postgraduate student",
-        "master's student", "master's degree", "MSc", "MRes", "undergraduate", "internship",
-        "intern", "summer placement", "placement student", "work placement", "placement year",
-        "industrial placement", "graduate scheme", "graduate programme", "graduate trainee",
-        "recent graduate", "young professional", "student", "pre-doctoral", "school leaver",
-        "apprenticeship", "apprentice",
+        "master's student", "master's degree", "MSc", "MRes", "undergraduate",
+        "recent graduate", "young professional", "student", "school leaver",
+    ),
+    # Words that only ever name an opportunity for students.
+    "student_strong": (
+        "studentship", "PhD scholarship", "PhD position", "PhD opportunity", "PhD funding",
+        "internship", "intern", "summer placement", "placement student", "work placement",
+        "placement year", "industrial placement", "graduate scheme", "graduate programme",
+        "graduate trainee", "pre-doctoral", "apprenticeship", "apprentice",
     ),
     "lived_experience": (
         "lived-experience", "living experience", "experts by experience", "service user",
@@ -99,6 +106,17 @@ CUES: dict[str, tuple[str, ...]] = {
     ),
     "pre_announcement": (
         "pre-announcement", "pre-call announcement",
+    ),
+    # The funder's own words for a call that stays open: only these set no_closing_date.
+    "no_deadline": (
+        "no closing date", "no deadline", "no fixed deadline", "no fixed closing date",
+        "no set deadline", "no application deadline", "open all year", "all year round",
+        "open year-round", "rolling basis", "rolling programme", "rolling application",
+        "rolling deadline", "rolling call", "rolling fund", "rolling scheme",
+        "open rolling", "apply at any time", "application at any time",
+        "accepted at any time", "made at any time", "submitted at any time", "open-ended",
+        "ongoing basis", "open until further notice", "always open", "no end date",
+        "continuously open",
     ),
 }
 # fmt: on

@@ -12,7 +12,11 @@ and clause by clause (clauses split at "but", "however"...):
   leads. A bare mention counts in the eligibility text; in the title or summary it needs an
   eligibility cue in the same clause ("open to", "grants for", "can apply"), except for
   terms that only ever describe applicants ("led by and for", "constituted group").
-* ``early_career``, ``student``, ``established_researcher``: their own vocabularies; an
+* ``student``: "studentship", "internship", "PhD funding"... name an opportunity for
+  students wherever they are; the words that also name the subject of research
+  ("students", "undergraduates") count, like a bare VCSE mention, only in the eligibility
+  text or with an eligibility cue ("open to students", "for PhD students").
+* ``early_career``, ``established_researcher``: their own vocabularies; an
   institutional requirement alone ("a UK research organisation") counts as established only
   when nothing says early career or student, since fellowships for early-career people are
   hosted by research organisations too.
@@ -31,10 +35,13 @@ partners". ``lived_experience`` for lived experience, experts by experience, ser
 survivor- or user-led work, co-production; not for "patient and public involvement" alone,
 which NIHR asks of every application. ``invite_only`` for "invite only", "by invitation",
 "have been invited" (not "full proposals will be invited", which is an ordinary second
-stage). ``pre_announcement`` for UKRI pre-announcements. ``no_closing_date`` for a call
-with no closing date, unless the source already said the date is to be confirmed
-(``closing_date_tbc``): "not announced yet" and "open-ended" are different things to a
-reader planning a bid. Other flags already on the item are kept.
+stage). ``pre_announcement`` for UKRI pre-announcements. ``no_closing_date`` only when the
+funder says so: the source read it from the funder's own field (UKRI's "Open - no closing
+date"), or the call's text says "no closing date", "open all year", "on a rolling basis",
+"apply at any time"... A date the source did not find is not a funder saying there is none
+(feeds rarely carry dates), and "to be confirmed" (``closing_date_tbc``) or a known date
+clears the flag: "not announced yet" and "open-ended" are different things to a reader
+planning a bid. Other flags already on the item are kept.
 """
 
 from __future__ import annotations
@@ -54,9 +61,18 @@ PARTNER_AFTER = 8
 _ROLE_KEYS = {
     "early_career": "early_career",
     "student": "student",
+    "student_strong": "student",
     "established": "established_researcher",
 }
-_TERM_KEYS = ("vcse", "vcse_strong", "early_career", "established", "institution", "student")
+_TERM_KEYS = (
+    "vcse",
+    "vcse_strong",
+    "early_career",
+    "established",
+    "institution",
+    "student",
+    "student_strong",
+)
 _PHD = frozenset({"phd", "doctorate", "doctoral", "dphil"})
 _YEARS_LIMIT_BEFORE = frozenset({"within", "than", "under", "up"})
 _YEARS_LIMIT_AFTER = frozenset({"since", "after", "post", "from"})
@@ -127,6 +143,13 @@ class _Sentence:
             for cue in self._after
         )
 
+    def addressed(self, match: Match) -> bool:
+        """Whether the clause of ``match`` says who may apply ("open to", "for PhD students")."""
+        return (
+            self.clause(match.start) in self.eligible
+            or "for" in self.words[max(0, match.start - 2) : match.start]
+        )
+
     def partner_cue_in(self, clause: int) -> bool:
         return any(self.clause(m.start) == clause for m in (*self._before, *self._after))
 
@@ -138,6 +161,7 @@ class _Reader:
         self.roles: set[str] = set()
         self.flags: set[str] = set()
         self.institution = False
+        self.stays_open = False
         self.evidence: dict[str, list[str]] = defaultdict(list)
 
     def note(self, tag: str, phrase: str) -> None:
@@ -151,7 +175,7 @@ class _Reader:
                 continue
             sentence = _Sentence(words, cues)
             self._vcse(sentence, eligibility=eligibility)
-            self._other_roles(sentence)
+            self._other_roles(sentence, eligibility=eligibility)
             self._flags(sentence)
 
     def _vcse(self, sentence: _Sentence, *, eligibility: bool) -> None:
@@ -173,14 +197,16 @@ class _Reader:
                 self.roles.add("vcse")
                 self.note("role:vcse", match.phrase)
 
-    def _other_roles(self, sentence: _Sentence) -> None:
-        for key in ("early_career", "student", "established", "institution"):
+    def _other_roles(self, sentence: _Sentence, *, eligibility: bool) -> None:
+        for key in ("early_career", "student", "student_strong", "established", "institution"):
             for match in sentence.by_key[key]:
                 if (
                     sentence.masked(match)
                     or sentence.clause(match.start) in sentence.negated
                     or sentence.partnered(match)
                 ):
+                    continue
+                if key == "student" and not (eligibility or sentence.addressed(match)):
                     continue
                 if key == "institution":
                     self.institution = True
@@ -202,6 +228,12 @@ class _Reader:
         for match in sentence.by_key["pre_announcement"]:
             self.flags.add("pre_announcement")
             self.note("flag:pre_announcement", match.phrase)
+        for match in sentence.by_key["no_deadline"]:
+            # "no closing date" is also a mask (its "no" must not negate anything else),
+            # so only negation, not masking, is checked here.
+            if sentence.clause(match.start) not in sentence.negated:
+                self.stays_open = True
+                self.note("flag:no_closing_date", match.phrase)
 
 
 def roles_and_flags(
@@ -224,11 +256,13 @@ def roles_and_flags(
     elif "established_researcher" not in roles:
         reader.evidence.pop("role:established_researcher", None)
 
-    flags = (set(opportunity.flags) - {"no_closing_date"}) | reader.flags
-    if (
-        opportunity.kind == "call"
-        and opportunity.closes_at is None
-        and "closing_date_tbc" not in flags
-    ):
+    flags = set(opportunity.flags) | reader.flags
+    # The flag says the funder has no closing date: set by the source from the funder's own
+    # field ("Open - no closing date") or here from its words, never from a missing date.
+    if opportunity.closes_at is not None or "closing_date_tbc" in flags:
+        flags.discard("no_closing_date")
+    elif opportunity.kind == "call" and reader.stays_open:
         flags.add("no_closing_date")
+    if "no_closing_date" not in flags:
+        reader.evidence.pop("flag:no_closing_date", None)
     return roles, flags, reader.evidence

@@ -9,6 +9,13 @@ three jobs with different needs:
 * ``synonyms`` *widen a search* for a topic the user named, so they may be broader;
 * ``aliases`` are what people *type* ("CYP", "crisis") and only ever resolve to a topic.
 
+Two more keys guard tagging against a word's other senses (:mod:`bot.core.tagging_topics`):
+``needs_context`` names the phrases that count only when the item also speaks of health,
+care or the voluntary sector (the file's ``context`` words: "housing" in a gearbox is not a
+home), and ``guards`` are longer phrases in which the topic's words mean something else
+("Great Depression", "veteran tree"). ``group = true`` marks a topic that names a group of
+people, which a fund may list among many without making it its focus.
+
 ``resolve`` is exact (after folding): "young people" is a topic, "young people's housing
 advice" is a keyword. Guessing a topic from part of what was typed would silently turn a
 specific keyword into a broad subscription.
@@ -99,6 +106,9 @@ class Topic:
     strong: tuple[str, ...] = ()
     synonyms: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
+    needs_context: tuple[str, ...] = ()
+    guards: tuple[str, ...] = ()
+    group: bool = False
 
     @property
     def ordinary(self) -> tuple[str, ...]:
@@ -143,6 +153,9 @@ def _topic(table: object, index: int) -> Topic:
         strong=strong,
         synonyms=_strings(table, "synonyms", where, required=False),
         aliases=_strings(table, "aliases", where, required=False),
+        needs_context=_strings(table, "needs_context", where, required=False),
+        guards=_strings(table, "guards", where, required=False),
+        group=table.get("group") is True,
     )
 
 
@@ -166,6 +179,7 @@ class Taxonomy:
 
     topics: tuple[Topic, ...]
     shared: tuple[_Shared, ...] = ()
+    context: tuple[str, ...] = ()
     _by_slug: dict[str, Topic] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -200,7 +214,8 @@ class Taxonomy:
             phrase = _text(entry, "phrase", "shared phrase")
             slugs = _strings(entry, "topics", f"shared phrase {phrase!r}", required=True)
             shared.append(_Shared(phrase, frozenset(slugs)))
-        return cls(tuple(topics), tuple(shared))
+        context = _strings(data, "context", "the taxonomy", required=False)
+        return cls(tuple(topics), tuple(shared), context)
 
     # ------------------------------------------------------------------ lookups
     def __iter__(self) -> Iterator[Topic]:
@@ -331,6 +346,10 @@ class Taxonomy:
             )
         if not topic.synonyms:
             problems.append(f"{name}: no synonyms for search")
+        own = {normalise_words(p) for p in topic.phrases}
+        for phrase in topic.needs_context:
+            if normalise_words(phrase) not in own:
+                problems.append(f"{name}: needs_context {phrase!r} is not one of its phrases")
         seen: set[str] = set()
         for phrase in topic.phrases:
             folded = normalise_words(phrase)

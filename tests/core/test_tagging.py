@@ -389,3 +389,59 @@ def test_tagging_never_raises_and_returns_known_sorted_tags(title, summary, elig
         assert values == sorted(set(values))
         assert set(values) <= set(known)
     assert tags.topics == sorted(set(tags.topics))
+
+
+# ---------------------------------------------------------------------- words in context
+# (the full table of adversarial phrasings is in test_tagging_eval.py)
+def test_an_ambiguous_word_needs_a_health_care_or_vcse_context(taxonomy):
+    assert tag(item("Housing design grants"), taxonomy).topics == []
+    with_context = item("Housing design grants", "Charities can apply for tenancy advice work.")
+    assert "housing-homelessness" in tag(with_context, taxonomy).topics
+
+
+def test_a_guard_holds_even_with_context(taxonomy):
+    text = "Mental health charities can apply."
+    assert "anxiety-depression" not in tag(item("The Great Depression", text), taxonomy).topics
+    assert "anxiety-depression" in tag(item("Depression support", text), taxonomy).topics
+
+
+def test_negation_drops_only_the_negated_topic(taxonomy):
+    text = "We fund suicide prevention work, but not dementia research."
+    assert tag(item("Grants", text), taxonomy).topics == ["suicide-self-harm"]
+    text = "We fund dementia research. We do not fund suicide prevention work."
+    assert tag(item("Grants", text), taxonomy).topics == ["dementia"]
+
+
+def test_an_exclusion_heading_governs_only_its_own_list(taxonomy):
+    text = (
+        "We do not fund:\n- befriending\n- gambling support\n"
+        "Our priority is suicide prevention.\n- Projects for care leavers"
+    )
+    assert tag(item("Grants", text), taxonomy).topics == [
+        "children-young-people",
+        "suicide-self-harm",
+    ]
+
+
+def test_a_group_named_only_in_a_list_of_groups_needs_a_second_place(taxonomy):
+    groups = "Priority groups:\n• carers\n• veterans\n• refugees\n• older people\n"
+    assert tag(item("Community grants", groups), taxonomy).topics == []
+    again = groups + "Unpaid carers are especially welcome."
+    assert tag(item("Community grants", again), taxonomy).topics == ["carers"]
+    in_title = tag(item("Grants for veterans", groups), taxonomy).topics
+    assert in_title == ["veterans-armed-forces"]
+
+
+@pytest.mark.parametrize(
+    ("text", "topics"),
+    [
+        ("For young people aged 11-25.", ["children-young-people"]),
+        ("For people over 65.", ["older-people"]),
+        ("For residents aged 60 and over.", ["older-people"]),
+        ("Projects can last 1-3 years.", []),
+        ("You must be within 5 years of your PhD.", []),
+        ("Grants of £2-5 million for adults aged 18 and over.", []),
+    ],
+)
+def test_age_bands_name_their_group(taxonomy, text, topics):
+    assert tag(item("Grants", text), taxonomy).topics == topics

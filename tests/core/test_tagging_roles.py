@@ -163,15 +163,53 @@ def test_known_limitation_negation_covers_the_whole_clause(taxonomy):
 @pytest.mark.parametrize(
     ("kind", "closes_at", "flags_before", "flags_after"),
     [
-        ("call", None, [], ["no_closing_date"]),
+        # A missing date is not the funder saying there is none (issue 14, point 5).
+        ("call", None, [], []),
+        ("call", None, ["invite_only"], ["invite_only"]),
+        # The source read "Open - no closing date" from the funder's own field.
+        ("call", None, ["no_closing_date"], ["no_closing_date"]),
         ("call", CLOSES, [], []),
         ("call", CLOSES, ["no_closing_date"], []),
         ("call", None, ["closing_date_tbc"], ["closing_date_tbc"]),
-        ("call", None, ["invite_only"], ["invite_only", "no_closing_date"]),
+        ("call", None, ["closing_date_tbc", "no_closing_date"], ["closing_date_tbc"]),
         ("event", None, [], []),
         ("internship", None, [], []),
     ],
 )
-def test_no_closing_date(taxonomy, kind, closes_at, flags_before, flags_after):
+def test_no_closing_date_flag_follows_the_source(
+    taxonomy, kind, closes_at, flags_before, flags_after
+):
     tags = tag(item("A call", kind=kind, closes_at=closes_at, flags=flags_before), taxonomy)
     assert tags.flags == flags_after
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        ("There is no closing date for this programme.", True),
+        ("Rolling – no closing date", True),
+        ("The fund is open all year round.", True),
+        ("Applications are assessed on a rolling basis.", True),
+        ("Deadline: Rolling application cycle", True),
+        ("You can apply at any time.", True),
+        ("Applications are accepted on an ongoing basis until the funding pot is allocated.", True),
+        ("This is not a rolling programme.", False),
+        ("The closing date will be announced soon.", False),
+        ("Apply for funding to support new partnerships.", False),
+    ],
+)
+def test_no_closing_date_needs_the_funders_words(taxonomy, text, flagged):
+    tags = tag(item("A call", text, closes_at=None), taxonomy)
+    assert ("no_closing_date" in tags.flags) is flagged, tags.evidence
+    dated = tag(item("A call", text, closes_at=CLOSES), taxonomy)
+    assert "no_closing_date" not in dated.flags
+
+
+def test_real_pages_without_a_parsed_date_are_not_flagged(taxonomy):
+    """The MRF Launchpad page says "Closing Wednesday 8 May 2024"; had a feed lost the date,
+    the item must still not claim that the funder set none."""
+    from tests.core.test_tagging import _entries
+
+    for entry in _entries():
+        tags = tag(item("A call", entry["text_excerpt"], closes_at=None), taxonomy)
+        assert "no_closing_date" not in tags.flags, entry["url"]

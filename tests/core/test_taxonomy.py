@@ -241,3 +241,17 @@ def test_unreadable_files_are_refused(tmp_path):
     broken.write_text("[[topic]\nslug = ", encoding="utf-8")
     with pytest.raises(TaxonomyError):
         Taxonomy.load(broken)
+
+
+def test_needs_context_must_name_one_of_the_topics_phrases():
+    topics = [_topic("a", EIGHT, needs_context=["signal one", "elsewhere"])]
+    assert Taxonomy.from_dict({"topic": topics}).validate() == [
+        "a: needs_context 'elsewhere' is not one of its phrases"
+    ]
+
+
+def test_guards_groups_and_context_words_load(taxonomy):
+    housing = taxonomy.get("housing-homelessness")
+    assert "housing" in housing.needs_context and "gearbox housing" in housing.guards
+    assert taxonomy.get("carers").group and not taxonomy.get("mental-health").group
+    assert "charity" in taxonomy.context
