@@ -19,7 +19,7 @@ from bot.core.calendar import calendar_command
 from bot.core.context import MAX_INPUT, Context, Services
 from bot.core.formatting import plural, when
 from bot.core.model import Subscription
-from bot.core.replies import Button, Reply, Section
+from bot.core.replies import Button, Reply, Section, encodable_reply
 
 log = logging.getLogger("signpost.commands")
 
@@ -102,7 +102,11 @@ class Commands:
         self.admin_only = {"status", "sources", "poll", "broadcast"}
 
     async def handle(self, ctx: Context, text: str) -> Reply:
-        """Answer one typed message (cleaned first: see ``bot.core.arguments``)."""
+        """Answer one typed message (cleaned first: see ``bot.core.arguments``); the answer
+        is made encodable, since it may show what was stored before input was cleaned."""
+        return encodable_reply(await self._handle(ctx, text))
+
+    async def _handle(self, ctx: Context, text: str) -> Reply:
         parsed = parse_command(clean_text(text))
         if parsed is None:
             return Reply(text="Type a command, e.g. /calls mental health — /help lists them.")
@@ -134,7 +138,7 @@ class Commands:
         """Answer a button press; ``action`` is the button's data."""
         kind, _, rest = clean_text(action, limit=MAX_ACTION).partition(":")
         try:
-            return await self._press(ctx, kind, rest)
+            return encodable_reply(await self._press(ctx, kind, rest))
         except Exception:
             log.exception("button %r failed in chat %s", kind, ctx.chat.id)
             return Reply(text="Sorry, something went wrong; it has been logged.")

@@ -95,11 +95,17 @@ async def find(
 
 
 async def search(
-    ctx: Context | None, services: Services, query: str, *, kind: str, offset: int = 0
+    ctx: Context | None,
+    services: Services,
+    query: str,
+    *,
+    kind: str,
+    offset: int = 0,
+    limit: int = PAGE_SIZE,
 ) -> Reply:
     """A page of results for a query, or, with no query, what is open soonest."""
     query = " ".join(query.split())[:MAX_INPUT]
-    items, total = await find(services, query, kind=kind, offset=offset)
+    items, total = await find(services, query, kind=kind, offset=offset, limit=limit)
     label = KIND_WORDS.get(kind, kind + "s")
     if not items:
         return Reply(text="No more results.") if offset else no_results(label, query)

@@ -57,6 +57,11 @@ SLACK_HELP = [
     ("/glossary TERM", "explain a term, e.g. /glossary co-PI"),
     ("/deadlines", "what you follow that closes in the next 30 days"),
     ("/signpost subscribe", "alerts here: opens a form (or /signpost subscribe mental health)"),
+    (
+        "/signpost subscribe anxiety, for charity staff, funder:MRC, kind:events, weekly",
+        "one line: topics or words, who it suits (role:vcse, early_career, "
+        "established_researcher, student), a funder, a kind, daily or weekly",
+    ),
     ("/signpost mysubs", "this channel's subscriptions, to edit or delete"),
     ("/signpost events", "events, webinars and networking, soonest first"),
     ("/signpost internships", "internships, placements and studentships"),
