@@ -184,11 +184,11 @@ async def one_line(ctx: Context, services: Services, args: str) -> Reply:
         )
     if parsed.near_misses:
         corrected = args[:MAX_INPUT]
-        for phrase, label in parsed.near_misses.items():
-            corrected = corrected.replace(phrase, label.lower(), 1)
+        for phrase, (name, _) in parsed.near_misses.items():
+            corrected = corrected.replace(phrase, name, 1)
         misses = "; ".join(
             f"“{shorten(p, 40)}” looks like the topic {label}"
-            for p, label in parsed.near_misses.items()
+            for p, (_, label) in parsed.near_misses.items()
         )
         return Reply(
             text=f"Nothing saved yet: {misses}. Did you mean /subscribe {corrected} ? "

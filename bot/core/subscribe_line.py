@@ -85,7 +85,8 @@ class ParsedLine:
 
     subscription: Subscription
     unknown: list[str] = field(default_factory=list)  # "role:xyz" and the like
-    near_misses: dict[str, str] = field(default_factory=dict)  # phrase -> topic label
+    # phrase -> (the topic name it nearly is, that topic's label)
+    near_misses: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def role_of(words: str) -> str | None:
@@ -104,14 +105,14 @@ def _topic_names(taxonomy: Taxonomy) -> dict[str, str]:
     return names
 
 
-def near_topic(phrase: str, taxonomy: Taxonomy) -> str | None:
-    """The label of the topic ``phrase`` is probably a misspelling of, or None."""
+def near_topic(phrase: str, taxonomy: Taxonomy) -> tuple[str, str] | None:
+    """The topic name ``phrase`` is probably a misspelling of, and that topic's label."""
     folded = " ".join(phrase.casefold().split())
     if len(folded) < FUZZY_MIN_CHARS:
         return None
     names = _topic_names(taxonomy)
     best = process.extractOne(folded, list(names), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
-    return names[best[0]] if best else None
+    return (best[0], names[best[0]]) if best else None
 
 
 def _option(sub: Subscription, key: str, value: str, unknown: list[str]) -> None:

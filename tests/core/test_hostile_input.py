@@ -150,9 +150,7 @@ async def test_every_command_and_button_answers_hostile_input_in_words(setup, ca
         ("/deadlines 1000", "1 to 120"),
     ],
 )
-async def test_numbers_that_cannot_be_used_are_named_with_how_to_write_one(
-    setup, text, expected
-):
+async def test_numbers_that_cannot_be_used_are_named_with_how_to_write_one(setup, text, expected):
     commands, chat = setup
     reply = await commands.handle(Context(chat, "u1"), text)
     assert expected in reply.text
