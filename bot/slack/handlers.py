@@ -27,6 +27,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import queries
+from bot.core.arguments import clean_text
 from bot.core.commands import Commands
 from bot.core.context import Context
 from bot.core.model import KINDS, MODES, ROLES, Chat, Subscription
@@ -108,7 +109,9 @@ def slack_words(reply: Reply) -> Reply:
 
 
 def _split_list(raw: str | None) -> list[str]:
-    return [item.strip() for item in (raw or "").replace(";", ",").split(",") if item.strip()]
+    """A form field's comma list, cleaned like typed commands (no NUL for PostgreSQL)."""
+    items = clean_text(raw).replace(";", ",").split(",")
+    return [item.strip() for item in items if item.strip()]
 
 
 def read_subscription(
