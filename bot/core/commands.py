@@ -19,7 +19,7 @@ from bot.core.calendar import calendar_command
 from bot.core.context import MAX_INPUT, Context, Services
 from bot.core.formatting import plural, when
 from bot.core.model import Subscription
-from bot.core.replies import Button, Reply, Section, encodable_reply
+from bot.core.replies import Button, Reply, Section, encodable, encodable_reply
 
 log = logging.getLogger("signpost.commands")
 
@@ -178,7 +178,7 @@ class Commands:
         return Reply(text=EXPIRED)
 
     async def _track(self, ctx: Context, kind: str, rest: str) -> Reply:
-        """ "Remind me" and "Not for us". Whether a call is closed is the clock's answer
+        """The "Remind me" and "Not for us" buttons. Whether a call is closed is the clock's answer
         (its closing time against now), not the stored status, which lags until a poll."""
         opportunity_id = parse_id(rest)
         if opportunity_id is None:
@@ -283,7 +283,8 @@ class Commands:
     async def export(self, ctx: Context, services: Services, args: str) -> Reply:
         async with services.store.unit() as unit:
             data = await unit.chats.export(ctx.chat_id)
-        content = json.dumps(data, indent=2, ensure_ascii=False, default=str).encode()
+        text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+        content = encodable(text).encode()  # a row stored before input was cleaned
         digest = hashlib.sha256(content).hexdigest()[:8]
         count = plural(len(data.get("subscriptions", [])), "subscription")
         return Reply(
@@ -301,7 +302,7 @@ def reminder_promise(title: str, closes_at, now, tz: str | None) -> str:
     if closes_at is None:
         return (
             f"Noted. “{title}” has no closing date yet; once one is published I'll remind "
-            "you 14 and 3 days before it."
+            "you before it closes (14 and 3 days before, where there is time)."
         )
     ahead = [d for d in REMINDER_DAYS if closes_at - timedelta(days=d) > now]
     closes = when(closes_at, tz)

@@ -7,7 +7,7 @@ the next tap. Every step edits the same message.
 
 from __future__ import annotations
 
-from bot.core.arguments import parse_id, parse_int
+from bot.core.arguments import DB_INT_MAX, parse_id, parse_int
 from bot.core.context import MAX_INPUT, Context, Services
 from bot.core.formatting import money, shorten
 from bot.core.model import MODES, ROLES, Subscription
@@ -142,15 +142,17 @@ async def press(ctx: Context, services: Services, parts: list[str]) -> Reply:
     """Handle a ``sub:`` button: t (toggle topics), r (role step), m (mode step), s (save)."""
     try:
         step, raw_mask, role, mode, raw_edit = parts
-        mask, editing = int(raw_mask, 16), int(raw_edit)
+        mask, editing = int(raw_mask, 16), parse_int(raw_edit, 0, DB_INT_MAX)
     except ValueError:
+        return EXPIRED
+    if editing is None:
         return EXPIRED
     if mask >= 1 << len(_topics(services)) or (role not in ("-", "any") and role not in ROLES):
         return EXPIRED
     # "t<page>" toggles a topic on that page; "p<page>" turns the page (so transports can
     # lay toggles out differently from navigation).
-    if step == "t" or (step[:1] in ("t", "p") and step[1:].isdigit()):
-        page = int(step[1:] or 0)
+    page = 0 if step == "t" else parse_int(step[1:], 0, 99) if step[:1] in ("t", "p") else None
+    if page is not None:
         return topics_step(mask, services, edit=True, editing=editing, page=page)
     if step == "r":
         return role_step(mask, editing)

@@ -13,6 +13,8 @@ import logging
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot.clock import FrozenClock
 from bot.core.commands import Commands
@@ -74,6 +76,8 @@ BUTTONS = [
     "sub:s:1:{}:instant:0",
     "sub:s:1:any:instant:{}",
     "sub:{}:0:-:-:0",
+    "sub:t{}:0:-:-:0",
+    "sub:p{}:0:-:-:0",
     "set:{}",
     "glossary:{}",
     "calendar:{}",
@@ -203,3 +207,24 @@ async def test_a_surrogate_stored_before_cleaning_no_longer_breaks_mysubs(
     reply = await commands.handle(Context(chat, "u1"), "/mysubs")
     reply.plain().encode("utf-8")  # raised before
     assert "caf\ufffd" in reply.plain()
+    export = await commands.handle(Context(chat, "u1"), "/export")
+    assert "caf\ufffd" in export.attachment[1].decode("utf-8")
+
+
+# Every code point, surrogates and controls included (hypothesis leaves surrogates out
+# unless asked), in button data shaped like ours and in free text after a command.
+ANY_CHAR = st.characters(exclude_categories=())
+PREFIXES = st.sampled_from([b.split("{}")[0] for b in BUTTONS] + ["/calls ", "/subscribe "])
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(prefix=PREFIXES, tail=st.text(alphabet=ANY_CHAR, max_size=80))
+async def test_no_button_or_command_text_reaches_the_catch_all(setup, prefix, tail):
+    commands, chat = setup
+    ctx = Context(chat, "u1", is_admin=True)
+    text = prefix + tail
+    typed = text.startswith("/")
+    reply = await (commands.handle(ctx, text) if typed else commands.press(ctx, text))
+    assert _problems(reply, text) == []
