@@ -135,27 +135,52 @@ def search(
     query: Annotated[str, typer.Argument(help="Words to look for, e.g. 'mental health'.")],
     kind: Annotated[str, typer.Option(help="call, internship or event.")] = "call",
     as_json: Annotated[bool, typer.Option("--json", help="Print the contract JSON.")] = False,
-    limit: Annotated[int, typer.Option(min=1, max=100)] = 5,
+    limit: Annotated[int, typer.Option(min=1, max=100, help="Results per page.")] = 5,
+    page: Annotated[int, typer.Option(min=1, max=1000, help="Which page of results.")] = 1,
 ) -> None:
-    """What /calls QUERY answers, from the local database."""
+    """What /calls QUERY answers, from the local database; --limit and --page page it, in
+    text and in JSON alike."""
     from bot.console import render
     from bot.core import queries
 
     if kind not in queries.KIND_WORDS:
         raise fail(f"--kind must be one of {', '.join(queries.KIND_WORDS)}", 2)
     settings = settings_or_exit()
+    offset = (page - 1) * limit
 
     async def run():
         services = await _core(settings)
         try:
             if as_json:
-                items, _ = await queries.find(services, query, kind=kind, limit=limit)
+                items, _ = await queries.find(
+                    services, query, kind=kind, offset=offset, limit=limit
+                )
                 return json.dumps([i.to_json() for i in items], indent=2, ensure_ascii=False)
-            return render(await queries.search(None, services, query, kind=kind))
+            reply = await queries.search(
+                None, services, query, kind=kind, offset=offset, limit=limit
+            )
+            more = any((b.action or "").startswith("more:") for b in reply.buttons)
+            reply.buttons = []  # a terminal cannot press "More": say what to type instead
+            text = render(reply)
+            if more:
+                text += f"\n\nMore: {_search_again(query, kind, limit, page + 1)}"
+            return text
         finally:
             await services.store.close()
 
     typer.echo(asyncio.run(run()))
+
+
+def _search_again(query: str, kind: str, limit: int, page: int) -> str:
+    """The command line for the next page, quoted for a POSIX shell."""
+    import shlex
+
+    words = ["signpost", "search", query]
+    if kind != "call":
+        words += ["--kind", kind]
+    if limit != 5:
+        words += ["--limit", str(limit)]
+    return shlex.join([*words, "--page", str(page)])
 
 
 async def _core(settings):

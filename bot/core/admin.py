@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from bot.core.context import Context, Services
-from bot.core.formatting import when
+from bot.core.formatting import plural, when
 from bot.core.replies import Reply, Section
 
 
@@ -42,7 +42,8 @@ async def sources(ctx: Context, services: Services, args: str) -> Reply:
         if h is None:
             lines.append(f"{name}: not polled yet")
             continue
-        state = "ok" if not h.consecutive_failures else f"{h.consecutive_failures} failures"
+        failures = h.consecutive_failures
+        state = "ok" if not failures else plural(failures, "failure") + " in a row"
         if h.markup_suspect:
             state = "markup may have changed"
         last = when(h.last_success_at) if h.last_success_at else "never"
@@ -77,4 +78,4 @@ async def broadcast(ctx: Context, services: Services, args: str) -> Reply:
                 now=now,
                 payload={"text": text[:3000]},
             )
-    return Reply(text=f"Broadcast queued for {queued} chats.")
+    return Reply(text=f"Broadcast queued for {plural(queued, 'chat')}.")

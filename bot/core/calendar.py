@@ -12,6 +12,7 @@ from datetime import timedelta
 from icalendar import Alarm, Calendar, Event
 
 from bot.core.context import Context, Services
+from bot.core.formatting import plural
 from bot.core.matching import SubscriptionIndex
 from bot.core.model import Opportunity
 from bot.core.replies import Reply
@@ -74,7 +75,8 @@ async def calendar_command(ctx: Context, services: Services, args: str) -> Reply
         )
     content = deadlines_calendar(items, name="Signpost deadlines", now=services.clock.now())
     return Reply(
-        text=f"{len(items)} deadlines as a calendar file: open it to add them to your "
+        text=f"{plural(len(items), 'deadline')} as a calendar file: open it to add "
+        f"{'it' if len(items) == 1 else 'them'} to your "
         "calendar (each with reminders 14 and 3 days before).",
         attachment=("signpost-deadlines.ics", content),
     )

@@ -11,12 +11,15 @@ import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
-from bot.core import glossary_admin, queries, subscribe
+from bot.core import chat_settings, glossary_admin, queries, subscribe
+from bot.core.arguments import MAX_ACTION, clean_text, parse_id, parse_int
 from bot.core.calendar import calendar_command
 from bot.core.context import MAX_INPUT, Context, Services
+from bot.core.formatting import plural, when
 from bot.core.model import Subscription
-from bot.core.replies import Button, Reply, Section
+from bot.core.replies import Button, Reply, Section, encodable, encodable_reply
 
 log = logging.getLogger("signpost.commands")
 
@@ -26,7 +29,7 @@ HELP = [
     ("calls", "search open funding calls, e.g. /calls mental health"),
     ("internships", "internships, placements and studentships"),
     ("events", "events, webinars and networking, soonest first"),
-    ("deadlines", "what you follow that closes in the next 30 days"),
+    ("deadlines", "what you follow that closes soon, e.g. /deadlines 60 (days; 30 if none)"),
     ("calendar", "your deadlines as a calendar file"),
     ("glossary", "explain a term, e.g. /glossary co-PI"),
     ("subscribe", "get alerts: choose topics, role and how often"),
@@ -46,6 +49,14 @@ ADMIN_HELP = [
     ("broadcast", "send a message to every chat"),
 ]
 MANAGE = {"subscribe", "unsubscribe", "settings", "pause", "resume", "forget", "export", "calendar"}
+# Buttons that change what this chat stores or hands out: the same rule as MANAGE.
+MANAGE_BUTTONS = {"sub", "unsub", "edit", "set", "forget", "dismiss", "remind", "calendar"}
+NOT_YOURS = (
+    "Only this group's admins can change its subscriptions, reminders and settings. "
+    "Anyone can use /calls, /events and /glossary."
+)
+MAX_OFFSET = 10_000  # "More" pages beyond this are not a person paging
+EXPIRED = "That button has expired."
 
 
 def parse_command(text: str) -> tuple[str, str] | None:
@@ -72,13 +83,13 @@ class Commands:
             "calls": lambda c, s, a: queries.search(c, s, a, kind="call"),
             "internships": lambda c, s, a: queries.search(c, s, a, kind="internship"),
             "events": lambda c, s, a: queries.search(c, s, a, kind="event"),
-            "deadlines": lambda c, s, a: queries.deadlines(c, s),
+            "deadlines": queries.deadlines_command,
             "calendar": calendar_command,
             "glossary": self.glossary,
             "subscribe": self.subscribe,
             "mysubs": lambda c, s, a: subscribe.list_subscriptions(c, s),
             "unsubscribe": subscribe.unsubscribe,
-            "settings": self.settings,
+            "settings": chat_settings.settings,
             "pause": self.pause,
             "resume": self.resume,
             "forget": self.forget,
@@ -91,8 +102,12 @@ class Commands:
         self.admin_only = {"status", "sources", "poll", "broadcast"}
 
     async def handle(self, ctx: Context, text: str) -> Reply:
-        """Answer one typed message."""
-        parsed = parse_command(text or "")
+        """Answer one typed message (cleaned first: see ``bot.core.arguments``); the answer
+        is made encodable, since it may show what was stored before input was cleaned."""
+        return encodable_reply(await self._handle(ctx, text))
+
+    async def _handle(self, ctx: Context, text: str) -> Reply:
+        parsed = parse_command(clean_text(text))
         if parsed is None:
             return Reply(text="Type a command, e.g. /calls mental health — /help lists them.")
         name, args = parsed
@@ -102,10 +117,7 @@ class Commands:
         if name in self.admin_only and not ctx.is_admin:
             return Reply(text=f"/{name} is for Signpost's administrators.")
         if name in MANAGE and not ctx.can_manage and not (name == "settings" and not args):
-            return Reply(
-                text="Only this group's admins can change its subscriptions and "
-                "settings. Anyone can use /calls, /events and /glossary."
-            )
+            return Reply(text=NOT_YOURS)
         note = ""
         if len(args) > MAX_INPUT:
             note = f" (I read the first {MAX_INPUT} characters.)"
@@ -124,18 +136,17 @@ class Commands:
 
     async def press(self, ctx: Context, action: str) -> Reply:
         """Answer a button press; ``action`` is the button's data."""
-        kind, _, rest = (action or "").partition(":")
+        kind, _, rest = clean_text(action, limit=MAX_ACTION).partition(":")
         try:
-            return await self._press(ctx, kind, rest)
+            return encodable_reply(await self._press(ctx, kind, rest))
         except Exception:
             log.exception("button %r failed in chat %s", kind, ctx.chat.id)
             return Reply(text="Sorry, something went wrong; it has been logged.")
 
     async def _press(self, ctx: Context, kind: str, rest: str) -> Reply:
         services = self.services
-        manage_buttons = {"sub", "unsub", "edit", "set", "forget", "dismiss"}
-        if kind in manage_buttons and not ctx.can_manage:
-            return Reply(text="Only this group's admins can change that.")
+        if kind in MANAGE_BUTTONS and not ctx.can_manage:
+            return Reply(text=NOT_YOURS)
         if kind == "sub":
             return await subscribe.press(ctx, services, rest.split(":"))
         if kind == "unsub":
@@ -145,10 +156,10 @@ class Commands:
         if kind == "more":
             item_kind, _, tail = rest.partition(":")
             offset, _, query = tail.partition(":")
-            if item_kind not in queries.KIND_WORDS or not offset.isdigit():
+            start = parse_int(offset, 1, MAX_OFFSET)
+            if item_kind not in queries.KIND_WORDS or start is None:
                 return Reply(text="That button has expired; search again.")
-            reply = await queries.search(ctx, services, query, kind=item_kind, offset=int(offset))
-            return reply
+            return await queries.search(ctx, services, query, kind=item_kind, offset=start)
         if kind in ("remind", "dismiss"):
             return await self._track(ctx, kind, rest)
         if kind == "glossary":
@@ -157,31 +168,40 @@ class Commands:
                 return Reply(text="That term is no longer in the glossary.")
             return Reply(sections=[queries.entry_section(entry, services.vocabulary.glossary)])
         if kind == "set":
-            return await self._toggle_setting(ctx, rest)
+            return await chat_settings.toggle(ctx, services, rest)
         if kind == "calendar":
             return await calendar_command(ctx, services, "")
         if kind == "forget" and rest == "yes":
             return await self.forget(ctx, services, "yes")
         if kind == "forget":
             return Reply(text="Nothing was deleted.", edit=True)
-        return Reply(text="That button has expired.")
+        return Reply(text=EXPIRED)
 
     async def _track(self, ctx: Context, kind: str, rest: str) -> Reply:
-        if not rest.isdigit():
-            return Reply(text="That button has expired.")
+        """The "Remind me" and "Not for us" buttons. Whether a call is closed is the clock's answer
+        (its closing time against now), not the stored status, which lags until a poll."""
+        opportunity_id = parse_id(rest)
+        if opportunity_id is None:
+            return Reply(text=EXPIRED)
         services = self.services
         now = services.clock.now()
         async with services.store.unit() as unit:
-            item = await unit.opportunities.get(int(rest))
+            item = await unit.opportunities.get(opportunity_id)
             if item is None:
                 return Reply(text="That opportunity is no longer listed.")
+            title = item.title[:80]
+            if kind == "remind" and item.closes_at is not None and item.closes_at <= now:
+                closed = when(item.closes_at, ctx.chat.timezone)
+                return Reply(
+                    text=f"“{title}” closed on {closed}, so there is nothing to remind you of."
+                )
             if kind == "remind":
                 await unit.tracking.track(ctx.chat_id, item.id, now=now, requested=True)
             else:
                 await unit.tracking.dismiss(ctx.chat_id, item.id, now=now)
-        if kind == "remind":
-            return Reply(text=f"I'll remind you 14 and 3 days before “{item.title[:80]}” closes.")
-        return Reply(text="Noted: no more reminders or updates about that one here.")
+        if kind == "dismiss":
+            return Reply(text="Noted: no more reminders or updates about that one here.")
+        return Reply(text=reminder_promise(title, item.closes_at, now, ctx.chat.timezone))
 
     # ------------------------------------------------------------ commands
     async def start(self, ctx: Context, services: Services, args: str) -> Reply:
@@ -207,7 +227,8 @@ class Commands:
         lines = [f"/{name} — {what}" for name, what in HELP]
         if ctx.is_admin:
             lines += [f"/{name} — {what} (admin)" for name, what in ADMIN_HELP]
-        return Reply(text="What I can do:", sections=[Section(lines=lines)])
+        forms = Section(heading="Subscribing in one line", lines=list(subscribe.ONE_LINE_FORMS))
+        return Reply(text="What I can do:", sections=[Section(lines=lines), forms])
 
     async def glossary(self, ctx: Context, services: Services, args: str) -> Reply:
         word, _, rest = args.partition(" ")
@@ -234,60 +255,6 @@ class Commands:
         if args:
             return await subscribe.one_line(ctx, services, args)
         return subscribe.topics_step(0, services, edit=False)
-
-    async def settings(self, ctx: Context, services: Services, args: str) -> Reply:
-        word, _, value = args.partition(" ")
-        word, value = word.lower(), value.strip()
-        now = services.clock.now()
-        if word in ("timezone", "tz") and value:
-            from bot.core.formatting import zone
-
-            if zone(value).key != value:
-                return Reply(
-                    text=f"I don't know the time zone “{value[:40]}”. "
-                    "Use a name like Europe/London."
-                )
-            async with services.store.unit() as unit:
-                ctx.chat = await unit.chats.update_settings(ctx.chat_id, now, timezone=value)
-        elif word == "hour" and value.isdigit() and 0 <= int(value) <= 23:
-            async with services.store.unit() as unit:
-                for sub in await unit.chats.subscriptions(ctx.chat_id):
-                    sub.digest_hour = int(value)
-                    await unit.chats.update_subscription(sub, now=now)
-        elif word:
-            return Reply(
-                text="Settings: /settings timezone Europe/London, /settings hour 8, "
-                "or tap the buttons."
-            )
-        return self._settings_reply(ctx, edit=False)
-
-    def _settings_reply(self, ctx: Context, *, edit: bool) -> Reply:
-        chat = ctx.chat
-        lines = [
-            f"Time zone: {chat.timezone}",
-            f"Glossary notes in alerts: {'on' if chat.glossary_in_alerts else 'off'}",
-            f"Term of the week: {'on' if chat.term_of_week else 'off'}",
-            f"Alerts: {'paused — ' + (chat.paused_reason or '') if not chat.active else 'on'}",
-        ]
-        return Reply(
-            text="Settings for this chat",
-            sections=[Section(lines=lines)],
-            buttons=[
-                Button("Glossary notes on/off", action="set:glossary"),
-                Button("Term of the week on/off", action="set:tow"),
-            ],
-            edit=edit,
-        )
-
-    async def _toggle_setting(self, ctx: Context, which: str) -> Reply:
-        field = {"glossary": "glossary_in_alerts", "tow": "term_of_week"}.get(which)
-        if field is None:
-            return Reply(text="That button has expired.")
-        async with self.services.store.unit() as unit:
-            ctx.chat = await unit.chats.update_settings(
-                ctx.chat_id, self.services.clock.now(), **{field: not getattr(ctx.chat, field)}
-            )
-        return self._settings_reply(ctx, edit=True)
 
     async def pause(self, ctx: Context, services: Services, args: str) -> Reply:
         async with services.store.unit() as unit:
@@ -316,10 +283,30 @@ class Commands:
     async def export(self, ctx: Context, services: Services, args: str) -> Reply:
         async with services.store.unit() as unit:
             data = await unit.chats.export(ctx.chat_id)
-        content = json.dumps(data, indent=2, ensure_ascii=False, default=str).encode()
+        text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+        content = encodable(text).encode()  # a row stored before input was cleaned
         digest = hashlib.sha256(content).hexdigest()[:8]
+        count = plural(len(data.get("subscriptions", [])), "subscription")
         return Reply(
-            text=f"Everything stored about this chat ({len(data.get('subscriptions', []))} "
-            "subscriptions), as JSON.",
+            text=f"Everything stored about this chat ({count}), as JSON.",
             attachment=(f"signpost-export-{digest}.json", content),
         )
+
+
+REMINDER_DAYS = (14, 3)  # what ``tracking.track`` stores by default
+
+
+def reminder_promise(title: str, closes_at, now, tz: str | None) -> str:
+    """What "Remind me" will really do: only the reminders whose day is still ahead (the
+    reminder job skips one whose window had opened when the chat asked)."""
+    if closes_at is None:
+        return (
+            f"Noted. “{title}” has no closing date yet; once one is published I'll remind "
+            "you before it closes (14 and 3 days before, where there is time)."
+        )
+    ahead = [d for d in REMINDER_DAYS if closes_at - timedelta(days=d) > now]
+    closes = when(closes_at, tz)
+    if not ahead:
+        return f"Noted, but “{title}” closes on {closes}, too soon for a reminder."
+    days = " and ".join(str(d) for d in ahead)
+    return f"I'll remind you {days} days before “{title}” closes ({closes})."

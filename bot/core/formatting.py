@@ -32,18 +32,32 @@ def money(pence: int | None) -> str:
     if pence is None:
         return ""
     pounds = pence / 100
-    if pounds >= 1_000_000:
+    if pounds >= 999_500:  # what would round to "£1000k" is "£1m"
         value = f"{pounds / 1_000_000:.1f}".rstrip("0").rstrip(".")
         return f"£{value}m"
     if pounds >= 10_000:
-        return f"£{pounds / 1000:.0f}k"
+        # "£12.5k", not a rounded "£12k"; past £100k the half thousand no longer matters
+        places = 1 if pounds < 100_000 else 0
+        return "£" + f"{pounds / 1000:.{places}f}".removesuffix(".0") + "k"
     return f"£{pounds:,.0f}"
+
+
+def money_range(low: int, high: int) -> str:
+    """``£5k–£20k``, ``£500–£20,000``, ``£250k–£1.5m``: both ends abbreviated alike, so a
+    range never reads "£5,000–£20k"."""
+    pounds_low, pounds_high = low / 100, high / 100
+    if pounds_low < 10_000 <= pounds_high < 1_000_000:
+        if pounds_low < 1000:  # "£0.5k" reads badly: write both in full
+            return f"£{pounds_low:,.0f}–£{pounds_high:,.0f}"
+        value = f"{pounds_low / 1000:.1f}".rstrip("0").rstrip(".")
+        return f"£{value}k–{money(high)}"
+    return f"{money(low)}–{money(high)}"
 
 
 def amount_line(item: Opportunity) -> str:
     low, high, total = item.award_min_pence, item.award_max_pence, item.total_fund_pence
     if low and high and low != high:
-        text = f"{money(low)}–{money(high)} per award"
+        text = f"{money_range(low, high)} per award"
     elif high:
         text = f"up to {money(high)} per award"
     elif low:
@@ -53,6 +67,21 @@ def amount_line(item: Opportunity) -> str:
     if total:
         text = f"{text} · {money(total)} in total" if text else f"{money(total)} in total"
     return text
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """``1 subscription``, ``2 subscriptions``, ``0 failures``: the count with its noun."""
+    return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
+def shorten(text: str, limit: int = 60) -> str:
+    """``text`` cut at a word to at most ``limit`` characters, with an ellipsis if cut: for
+    echoing what someone typed without echoing all of it."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0] if " " in text[: limit - 1] else text[: limit - 1]
+    return cut + "…"
 
 
 def deadline_line(item: Opportunity, tz: str | None = None) -> str:

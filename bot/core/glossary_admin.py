@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from bot.core.arguments import not_a_number, parse_id
 from bot.core.context import Context, Services
 from bot.core.glossary import GROUPS, GlossaryEntry, GlossaryError
 from bot.core.replies import Reply, Section
@@ -83,8 +84,10 @@ async def suggestions(ctx: Context, services: Services, args: str) -> Reply:
 
 
 async def done(ctx: Context, services: Services, args: str) -> Reply:
-    if not args.strip().isdigit():
-        return Reply(text="Usage: /glossary done N (the number from /glossary suggestions)")
+    number = parse_id(args)
+    if number is None:
+        usage = "Usage: /glossary done N (the number from /glossary suggestions)"
+        return Reply(text=not_a_number(args, usage) if args.strip() else usage)
     async with services.store.unit() as unit:
-        closed = await unit.glossary.resolve_suggestion(int(args.strip()))
+        closed = await unit.glossary.resolve_suggestion(number)
     return Reply(text="Closed." if closed else "No suggestion with that number.")

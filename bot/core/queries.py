@@ -6,8 +6,9 @@ import re
 from datetime import timedelta
 
 from bot.core.alerts import opportunity_section
+from bot.core.arguments import not_a_number, parse_int, quote_phrases
 from bot.core.context import MAX_INPUT, Context, Services
-from bot.core.formatting import when
+from bot.core.formatting import shorten, when
 from bot.core.model import Opportunity
 from bot.core.pipeline import topic_token
 from bot.core.replies import Button, Reply, Section
@@ -32,6 +33,33 @@ def search_alternatives(query: str, services: Services) -> list[list[str]]:
     return alternatives
 
 
+def query_alternatives(query: str, services: Services) -> list[list[str]]:
+    """Quoted words are looked for as written, together and in order (a phrase: one FTS5
+    string; on PostgreSQL ``phraseto_tsquery`` when it is the whole query) and are not
+    widened by topic; a query without quotes is ``search_alternatives``."""
+    phrases, rest = quote_phrases(query)
+    if not phrases:
+        return search_alternatives(query, services)
+    return [[*(p.casefold() for p in phrases), *search_words(rest)]]
+
+
+def ordering_note(kind: str) -> str:
+    """How a list is ordered, said with it (the storage queries keep to this)."""
+    if kind == "event":
+        return "soonest first"
+    return "soonest closing first, no closing date last"
+
+
+def no_results(label: str, query: str) -> Reply:
+    """An empty answer with a hint that fits: fewer words only helps when there were some."""
+    if not query:
+        return Reply(text=f"No open {label} right now. /subscribe to hear when one appears.")
+    return Reply(
+        text=f"No open {label} for “{shorten(query, 60)}” right now. Try fewer or broader "
+        "words, or /subscribe to hear when one appears."
+    )
+
+
 def more_action(kind: str, offset: int, query: str) -> str:
     """Callback data for "More": kind, next offset, and the query (kept short for Telegram's
     64-byte limit; a longer query is cut at a word)."""
@@ -52,7 +80,7 @@ async def find(
     async with services.store.unit() as unit:
         if query:
             page = await unit.search.search(
-                search_alternatives(query, services), kinds=[kind], limit=limit, offset=offset
+                query_alternatives(query, services), kinds=[kind], limit=limit, offset=offset
             )
             return page.items, page.total
         order = "starts_at" if kind == "event" else "closes_at"
@@ -67,25 +95,25 @@ async def find(
 
 
 async def search(
-    ctx: Context | None, services: Services, query: str, *, kind: str, offset: int = 0
+    ctx: Context | None,
+    services: Services,
+    query: str,
+    *,
+    kind: str,
+    offset: int = 0,
+    limit: int = PAGE_SIZE,
 ) -> Reply:
     """A page of results for a query, or, with no query, what is open soonest."""
     query = " ".join(query.split())[:MAX_INPUT]
-    items, total = await find(services, query, kind=kind, offset=offset)
+    items, total = await find(services, query, kind=kind, offset=offset, limit=limit)
     label = KIND_WORDS.get(kind, kind + "s")
     if not items:
-        if offset:
-            return Reply(text="No more results.")
-        hint = f" for “{query}”" if query else ""
-        return Reply(
-            text=f"No open {label}{hint} right now. Try fewer or broader words, "
-            "or /subscribe to hear when one appears."
-        )
+        return Reply(text="No more results.") if offset else no_results(label, query)
     first, last = offset + 1, offset + len(items)
-    heading = f"Open {label}" + (f" for “{query}”" if query else "")
+    heading = f"Open {label}" + (f" for “{shorten(query, 60)}”" if query else "")
     count = f"{first}–{last} of {total}" if query else f"{first}–{last}"
     reply = Reply(
-        text=f"{heading} ({count})",
+        text=f"{heading} ({count}), {ordering_note(kind)}",
         sections=[opportunity_section(o, ctx.chat if ctx else None, buttons=False) for o in items],
     )
     if last < total:
@@ -93,11 +121,24 @@ async def search(
     return reply
 
 
-async def deadlines(ctx: Context, services: Services) -> Reply:
-    """What closes within 30 days among this chat's subscriptions' matches or reminders."""
+async def deadlines_command(ctx: Context, services: Services, args: str) -> Reply:
+    """``/deadlines`` (30 days) or ``/deadlines 60``: up to the calendar's horizon."""
+    from bot.core.calendar import HORIZON
+
+    if not args.strip():
+        return await deadlines(ctx, services)
+    days = parse_int(args, 1, HORIZON.days)
+    if days is None:
+        usage = f"Say how many days ahead to look, 1 to {HORIZON.days}: e.g. /deadlines 60."
+        return Reply(text=not_a_number(args, usage))
+    return await deadlines(ctx, services, days=days)
+
+
+async def deadlines(ctx: Context, services: Services, *, days: int = 30) -> Reply:
+    """What closes within ``days`` among this chat's subscriptions' matches or reminders."""
     from bot.core.calendar import chat_deadlines
 
-    limit = services.clock.now() + timedelta(days=30)
+    limit = services.clock.now() + timedelta(days=days)
     chosen = [o for o in await chat_deadlines(ctx, services) if o.closes_at <= limit]
     if not chosen:
         async with services.store.unit() as unit:
@@ -107,7 +148,7 @@ async def deadlines(ctx: Context, services: Services) -> Reply:
                 text="You have no subscriptions yet, so no deadlines to show. "
                 "Use /subscribe, or /calls to search."
             )
-        return Reply(text="Nothing you follow closes in the next 30 days.")
+        return Reply(text=f"Nothing you follow closes in the next {days} days.")
     sections = [
         Section(
             heading=o.title, url=o.url, lines=[f"Closes {when(o.closes_at, ctx.chat.timezone)}"]
@@ -116,7 +157,7 @@ async def deadlines(ctx: Context, services: Services) -> Reply:
     ]
     more = f" (first 20 of {len(chosen)})" if len(chosen) > 20 else ""
     return Reply(
-        text=f"Closing in the next 30 days{more}",
+        text=f"Closing in the next {days} days{more}, soonest first",
         sections=sections,
         buttons=[Button("Add to my calendar", action="calendar:")],
     )
@@ -145,16 +186,29 @@ def glossary_answer(query: str, services: Services) -> Reply:
     if result.entry is None:
         if result.suggestions:
             return Reply(
-                text=f"I don't know “{query}”. Did you mean: "
+                text=f"I don't know “{shorten(query, 60)}”. Did you mean: "
                 + ", ".join(e.term for e in result.suggestions)
                 + "?",
                 buttons=[Button(e.term, action=f"glossary:{e.slug}") for e in result.suggestions],
             )
-        return Reply(
-            text=f"I don't know “{query}” yet. Suggest it with /glossary suggest "
-            f"{query} — an admin will add it."
-        )
+        return unknown_term(query)
     return Reply(sections=[entry_section(result.entry, glossary)])
+
+
+MAX_TERM = 60  # longer than any glossary term; past it we do not offer to add "it"
+
+
+def unknown_term(query: str) -> Reply:
+    """A term we do not have: offer the suggestion only for something that could be one."""
+    if len(query) > MAX_TERM:
+        return Reply(
+            text=f"I don't know “{shorten(query, MAX_TERM)}”. A glossary term is a few "
+            "words: try /glossary TERM, or /glossary on its own to browse."
+        )
+    return Reply(
+        text=f"I don't know “{query}” yet. Suggest it with /glossary suggest {query} — an "
+        "admin will add it."
+    )
 
 
 def entry_section(entry, glossary) -> Section:

@@ -7,8 +7,9 @@ escaping web text for its own markup and splitting at section boundaries under i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,4 +95,40 @@ def current_reply(template: Reply, sections: Iterable[Section], *, first: bool) 
         link_previews=template.link_previews,
         in_thread_of=template.in_thread_of,
         attachment=template.attachment if first else None,
+    )
+
+
+# A code point in this range inside a Python string is always a lone surrogate (a valid
+# pair is one code point): what a terminal's undecodable byte, or an old stored row, holds.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def encodable(text: str) -> str:
+    """``text`` with every lone surrogate replaced by U+FFFD, so UTF-8 and UTF-16 (what the
+    platforms count in) can encode it."""
+    return _SURROGATE.sub("\ufffd", text) if text else text
+
+
+def encodable_reply(reply: Reply) -> Reply:
+    """A copy of ``reply`` every platform can encode: renderers call it first, so one bad
+    character stored long ago cannot make a chat's answers fail for good."""
+
+    def button(b: Button) -> Button:
+        return Button(encodable(b.label), b.action and encodable(b.action), b.url)
+
+    sections = [
+        replace(
+            s,
+            heading=encodable(s.heading),
+            lines=[encodable(line) for line in s.lines],
+            note=encodable(s.note),
+            buttons=[button(b) for b in s.buttons],
+        )
+        for s in reply.sections
+    ]
+    return replace(
+        reply,
+        text=encodable(reply.text),
+        sections=sections,
+        buttons=[button(b) for b in reply.buttons],
     )

@@ -7,11 +7,14 @@ the next tap. Every step edits the same message.
 
 from __future__ import annotations
 
+from bot.core.arguments import DB_INT_MAX, parse_id, parse_int
 from bot.core.context import MAX_INPUT, Context, Services
-from bot.core.formatting import money
+from bot.core.formatting import money, shorten
 from bot.core.model import MODES, ROLES, Subscription
 from bot.core.replies import Button, Reply, Section
-from sources.funders import canonical_funder
+from bot.core.subscribe_line import KIND_NAMES, ONE_LINE_FORMS, parse_line
+
+__all__ = ["KIND_NAMES", "MODE_NAMES", "ONE_LINE_FORMS", "ROLE_NAMES", "parse_one_line"]
 
 ROLE_NAMES = {
     "vcse": "Charity / VCSE staff",
@@ -20,7 +23,6 @@ ROLE_NAMES = {
     "student": "Student / young professional",
 }
 MODE_NAMES = {"instant": "As they appear", "daily": "Daily digest", "weekly": "Weekly digest"}
-KIND_NAMES = {"call": "calls", "internship": "internships", "event": "events", "news": "news"}
 
 
 def _topics(services: Services) -> list:
@@ -140,15 +142,17 @@ async def press(ctx: Context, services: Services, parts: list[str]) -> Reply:
     """Handle a ``sub:`` button: t (toggle topics), r (role step), m (mode step), s (save)."""
     try:
         step, raw_mask, role, mode, raw_edit = parts
-        mask, editing = int(raw_mask, 16), int(raw_edit)
+        mask, editing = int(raw_mask, 16), parse_int(raw_edit, 0, DB_INT_MAX)
     except ValueError:
+        return EXPIRED
+    if editing is None:
         return EXPIRED
     if mask >= 1 << len(_topics(services)) or (role not in ("-", "any") and role not in ROLES):
         return EXPIRED
     # "t<page>" toggles a topic on that page; "p<page>" turns the page (so transports can
     # lay toggles out differently from navigation).
-    if step == "t" or (step[:1] in ("t", "p") and step[1:].isdigit()):
-        page = int(step[1:] or 0)
+    page = 0 if step == "t" else parse_int(step[1:], 0, 99) if step[:1] in ("t", "p") else None
+    if page is not None:
         return topics_step(mask, services, edit=True, editing=editing, page=page)
     if step == "r":
         return role_step(mask, editing)
@@ -166,42 +170,34 @@ async def press(ctx: Context, services: Services, parts: list[str]) -> Reply:
 
 
 def parse_one_line(args: str, services: Services, chat_id: int) -> Subscription:
-    """``/subscribe mental health, peer support`` — topics where the words name one, plain
-    keywords otherwise; ``-word`` excludes; ``daily``/``weekly`` choose a digest;
-    ``funder:MRC``, ``role:vcse``, ``kind:event`` narrow it."""
-    sub = Subscription(chat_id=chat_id)
-    phrases = [p.strip() for p in args[:MAX_INPUT].replace(";", ",").split(",")]
-    for phrase in filter(None, phrases):
-        lowered = phrase.lower()
-        if lowered in MODES or lowered in ("digest", "daily digest", "weekly digest"):
-            sub.mode = "weekly" if "weekly" in lowered else "daily"
-            if lowered == "instant":
-                sub.mode = "instant"
-            continue
-        key, sep, value = phrase.partition(":")
-        key = key.strip().lower()
-        if sep and key in ("funder", "role", "kind") and value.strip():
-            value = value.strip()
-            if key == "funder":
-                sub.funders.append(canonical_funder(value))
-            elif key == "role" and value.lower() in ROLES:
-                sub.roles.append(value.lower())
-            elif key == "kind" and value.lower().rstrip("s") in KIND_NAMES:
-                sub.kinds.append(value.lower().rstrip("s"))
-            continue
-        if phrase.startswith("-") and phrase[1:].strip():
-            sub.exclude_keywords.append(phrase[1:].strip())
-            continue
-        topics = services.vocabulary.taxonomy.resolve(phrase)
-        if topics:
-            sub.topics.extend(t for t in topics if t not in sub.topics)
-        else:
-            sub.keywords.append(phrase)
-    return sub
+    """``/subscribe mental health, peer support`` as a subscription (see ``subscribe_line``)."""
+    return parse_line(args, services.vocabulary.taxonomy, chat_id).subscription
 
 
 async def one_line(ctx: Context, services: Services, args: str) -> Reply:
-    sub = parse_one_line(args, services, ctx.chat_id)
+    parsed = parse_line(args, services.vocabulary.taxonomy, ctx.chat_id)
+    sub = parsed.subscription
+    if parsed.unknown:
+        return Reply(
+            text="Nothing saved: I don't know "
+            + ", ".join(f"“{shorten(u, 40)}”" for u in parsed.unknown)
+            + ". Roles are vcse, early_career, established_researcher and student; kinds "
+            "are calls, internships and events. /help shows every form."
+        )
+    if parsed.near_misses:
+        corrected = args[:MAX_INPUT]
+        for phrase, (name, _) in parsed.near_misses.items():
+            corrected = corrected.replace(phrase, name, 1)
+        misses = "; ".join(
+            f"“{shorten(p, 40)}” looks like the topic {label}"
+            for p, (_, label) in parsed.near_misses.items()
+        )
+        return Reply(
+            text=f"Nothing saved yet: {misses}. Did you mean /subscribe {corrected} ? "
+            'To look for the words exactly as typed, put them in quotes: /subscribe "'
+            + shorten(next(iter(parsed.near_misses)), 40)
+            + '"'
+        )
     if not (sub.topics or sub.keywords or sub.funders or sub.kinds or sub.roles):
         return Reply(
             text="I couldn't read any topic or word there. Try /subscribe on its own "
@@ -239,23 +235,28 @@ async def unsubscribe(ctx: Context, services: Services, args: str) -> Reply:
         elif word == "all":
             for sub in subs:
                 await unit.chats.delete_subscription(ctx.chat_id, sub.id)
+            if not subs:
+                return Reply(text="There were no subscriptions here to remove.")
+            if len(subs) == 1:
+                return Reply(text="Removed the one subscription here.")
             return Reply(text=f"Removed all {len(subs)} subscriptions.")
-        elif word.isdigit() and 1 <= int(word) <= len(subs):
-            await unit.chats.delete_subscription(ctx.chat_id, subs[int(word) - 1].id)
-            return Reply(text=f"Removed subscription {word}.")
+        elif (number := parse_int(word, 1, max(len(subs), 1))) is not None and subs:
+            await unit.chats.delete_subscription(ctx.chat_id, subs[number - 1].id)
+            return Reply(text=f"Removed subscription {number}.")
         else:
             return Reply(
-                text=f"There is no subscription “{args.strip()[:40]}”. "
-                "Use /mysubs to see their numbers."
+                text=f"There is no subscription “{shorten(args, 40)}”: use a number from "
+                "/mysubs, or /unsubscribe all."
             )
     return await list_subscriptions(ctx, services)
 
 
 async def delete_pressed(ctx: Context, services: Services, sub_id: str) -> Reply:
-    if not sub_id.isdigit():
+    number = parse_id(sub_id)
+    if number is None:
         return Reply(text="That button has expired.")
     async with services.store.unit() as unit:
-        removed = await unit.chats.delete_subscription(ctx.chat_id, int(sub_id))
+        removed = await unit.chats.delete_subscription(ctx.chat_id, number)
     reply = await list_subscriptions(ctx, services)
     reply.text = ("Removed. " if removed else "Already removed. ") + reply.text
     reply.edit = True
@@ -265,11 +266,12 @@ async def delete_pressed(ctx: Context, services: Services, sub_id: str) -> Reply
 async def edit_pressed(ctx: Context, services: Services, sub_id: str) -> Reply:
     """Editing is choosing again with the old topics ticked; the old subscription is
     replaced only when the new one is saved, so abandoning the edit loses nothing."""
-    if not sub_id.isdigit():
+    number = parse_id(sub_id)
+    if number is None:
         return Reply(text="That button has expired.")
     async with services.store.unit() as unit:
         subs = {s.id: s for s in await unit.chats.subscriptions(ctx.chat_id)}
-    old = subs.get(int(sub_id))
+    old = subs.get(number)
     if old is None:
         return Reply(text="That subscription no longer exists.", edit=True)
     slugs = [t.slug for t in _topics(services)]

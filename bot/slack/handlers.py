@@ -27,6 +27,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import queries
+from bot.core.arguments import clean_text
 from bot.core.commands import Commands
 from bot.core.context import Context
 from bot.core.model import KINDS, MODES, ROLES, Chat, Subscription
@@ -57,6 +58,11 @@ SLACK_HELP = [
     ("/glossary TERM", "explain a term, e.g. /glossary co-PI"),
     ("/deadlines", "what you follow that closes in the next 30 days"),
     ("/signpost subscribe", "alerts here: opens a form (or /signpost subscribe mental health)"),
+    (
+        "/signpost subscribe anxiety, for charity staff, funder:MRC, kind:events, weekly",
+        "one line: topics or words, who it suits (role:vcse, early_career, "
+        "established_researcher, student), a funder, a kind, daily or weekly",
+    ),
     ("/signpost mysubs", "this channel's subscriptions, to edit or delete"),
     ("/signpost events", "events, webinars and networking, soonest first"),
     ("/signpost internships", "internships, placements and studentships"),
@@ -103,7 +109,9 @@ def slack_words(reply: Reply) -> Reply:
 
 
 def _split_list(raw: str | None) -> list[str]:
-    return [item.strip() for item in (raw or "").replace(";", ",").split(",") if item.strip()]
+    """A form field's comma list, cleaned like typed commands (no NUL for PostgreSQL)."""
+    items = clean_text(raw).replace(";", ",").split(",")
+    return [item.strip() for item in items if item.strip()]
 
 
 def read_subscription(

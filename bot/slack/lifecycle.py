@@ -95,10 +95,22 @@ def build_app(
     return app
 
 
+TIMESTAMP_HEADER = "X-Slack-Request-Timestamp"
+
+
+def _timestamp_well_formed(value: str | None) -> bool:
+    """Absent (bolt refuses that itself) or Unix seconds in ASCII digits: Slack sends ten."""
+    return value is None or (value.isascii() and value.isdigit() and len(value) <= 12)
+
+
 def http_app(app: AsyncApp) -> web.Application:
     """An aiohttp application that hands Slack's POSTs to bolt, nothing more."""
 
     async def events(request: web.Request) -> web.Response:
+        if not _timestamp_well_formed(request.headers.get(TIMESTAMP_HEADER)):
+            # bolt's verifier calls int() on it: a non-number would be a 500 and a traceback
+            log.info("refused a Slack request: malformed %s", TIMESTAMP_HEADER)
+            return web.json_response({"error": "invalid request"}, status=401)
         response = await app.async_dispatch(await to_bolt_request(request))
         if response.status == 401:
             log.info("refused a Slack request: bad or expired signature")

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.core.replies import Button, Reply, Section, split_sections
+from bot.core.replies import Button, Reply, Section, encodable_reply, split_sections
 
 __all__ = [
     "CAPTION_CHARS",
@@ -83,8 +83,9 @@ class _Piece:
 
 
 def visible(text: str) -> int:
-    """Length as Telegram counts it: UTF-16 code units."""
-    return len(text.encode("utf-16-le")) // 2
+    """Length as Telegram counts it: UTF-16 code units (a lone surrogate counts as the one
+    unit of the U+FFFD that ``render`` puts in its place)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def safe_url(url: str | None) -> str | None:
@@ -237,6 +238,7 @@ def render(reply: Reply, *, limit: int = MAX_CHARS) -> list[Rendered]:
 
     The attachment is not rendered here (the channel sends it with sendDocument).
     """
+    reply = encodable_reply(reply)  # a lone surrogate cannot be counted in UTF-16, or sent
     head_cost = visible(reply.text) - len(reply.text) + len(SEPARATOR)
     messages = []
     for chunk in split_sections(reply, limit=limit, measure=measure, head_cost=head_cost):

@@ -41,6 +41,24 @@ _SUB_FIELDS = [
 ]
 
 
+def _columns(row: Any, *, exclude: set[str] = frozenset()) -> dict[str, Any]:
+    """Every mapped column of a row, datetimes as ISO 8601: a new column is exported
+    without anyone remembering to add it here."""
+    values: dict[str, Any] = {}
+    for column in row.__table__.columns:
+        if column.key in exclude:
+            continue
+        value = getattr(row, column.key)
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif isinstance(value, list):
+            value = list(value)
+        elif isinstance(value, dict):
+            value = dict(value)
+        values[column.key] = value
+    return values
+
+
 def chat_model(row: ChatRow) -> Chat:
     chat = Chat(**{name: getattr(row, name) for name in _CHAT_FIELDS})
     chat.id = row.id
@@ -157,41 +175,39 @@ class ChatRepo:
         return bool(result.rowcount)
 
     async def export(self, chat_id: int) -> dict[str, Any]:
-        """Everything stored about a chat, as plain JSON-ready data (/export)."""
+        """Everything stored about a chat, as plain JSON-ready data (/export): every column
+        of its row, its subscriptions, what it tracks, every message queued or sent to it
+        (with why, errors and the platform's message ids) and the glossary terms its
+        people suggested — what ``forget`` deletes, so the two stay in step."""
         row = await self.session.get(ChatRow, chat_id)
         if row is None:
             return {}
-        tracked = await self.session.scalars(select(Tracked).where(Tracked.chat_id == chat_id))
+        tracked = await self.session.scalars(
+            select(Tracked).where(Tracked.chat_id == chat_id).order_by(Tracked.id)
+        )
         sent = await self.session.scalars(
             select(OutboxItem).where(OutboxItem.chat_id == chat_id).order_by(OutboxItem.id)
         )
-        chat = chat_model(row)
+        suggested = await self.session.scalars(
+            select(GlossarySuggestion)
+            .where(GlossarySuggestion.chat_id == chat_id)
+            .order_by(GlossarySuggestion.id)
+        )
         return {
-            "chat": {name: getattr(chat, name) for name in _CHAT_FIELDS}
-            | {"created_at": row.created_at.isoformat()},
+            "chat": _columns(row, exclude={"id"}),
             "subscriptions": [
-                {name: getattr(s, name) for name in _SUB_FIELDS} | {"id": s.id}
-                for s in await self.subscriptions(chat_id)
+                _columns(s, exclude={"chat_id"})
+                for s in await self.session.scalars(
+                    select(SubscriptionRow)
+                    .where(SubscriptionRow.chat_id == chat_id)
+                    .order_by(SubscriptionRow.id)
+                )
             ],
-            "tracked": [
-                {
-                    "opportunity_id": t.opportunity_id,
-                    "requested": t.requested,
-                    "dismissed": t.dismissed,
-                    "reminder_days": list(t.reminder_days),
-                }
-                for t in tracked
-            ],
+            "tracked": [_columns(t, exclude={"id", "chat_id"}) for t in tracked],
             "messages": [
-                {
-                    "reason": m.reason,
-                    "opportunity_id": m.opportunity_id,
-                    "status": m.status,
-                    "created_at": m.created_at.isoformat(),
-                    "sent_at": m.sent_at.isoformat() if m.sent_at else None,
-                }
-                for m in sent
+                _columns(m, exclude={"id", "chat_id", "lease_owner", "lease_until"}) for m in sent
             ],
+            "glossary_suggestions": [_columns(g, exclude={"chat_id"}) for g in suggested],
         }
 
     # ------------------------------------------------------------ subscriptions

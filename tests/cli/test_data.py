@@ -142,3 +142,24 @@ def test_db_upgrade_twice_on_postgresql(cli, monkeypatch):
             assert "revision 0001" in result.output
     finally:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def test_search_pages_in_text_mode_with_limit_and_page(cli):
+    cli("poll", "--offline", "ukri")
+    everything = json.loads(cli("search", "mental health", "--json", "--limit", "100").output)
+    assert len(everything) >= 3
+    first = cli("search", "mental health", "--limit", "1")
+    assert first.exit_code == 0
+    assert f"(1–1 of {len(everything)})" in first.output
+    assert first.output.count("• ") == 1
+    assert "More: signpost search 'mental health' --limit 1 --page 2" in first.output
+    assert "more:call:" not in first.output  # a button's data means nothing in a terminal
+    second = cli("search", "mental health", "--limit", "1", "--page", "2")
+    assert f"(2–2 of {len(everything)})" in second.output
+    titles = [line[2:] for line in second.output.splitlines() if line.startswith("• ")]
+    assert titles == [everything[1]["title"]]
+    paged = cli("search", "mental health", "--json", "--limit", "1", "--page", "2")
+    assert [i["title"] for i in json.loads(paged.output)] == titles
+    pages = -(-len(everything) // 2)
+    last = cli("search", "mental health", "--limit", "2", "--page", str(pages))
+    assert "More:" not in last.output

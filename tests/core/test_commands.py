@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -349,3 +350,241 @@ async def test_topics_are_offered_a_page_at_a_time(bot):
     assert "page 2" in second.text
     assert "1 chosen" in second.text  # the tick survives paging
     assert second.buttons[-3].label == "‹ Fewer"
+
+
+# --------------------------------------------------------------- reminders and permissions
+async def _add(store, external_id: str, title: str, closes_at, **fields) -> int:
+    async with store.unit() as unit:
+        await unit.opportunities.upsert(
+            Opportunity(
+                source="t",
+                external_id=external_id,
+                url=f"https://example.org/{external_id}",
+                title=title,
+                closes_at=closes_at,
+                **fields,
+            ),
+            now=NOW,
+        )
+        [item] = [
+            o
+            for o in await unit.opportunities.listing(statuses=(), limit=100)
+            if o.external_id == external_id
+        ]
+        return item.id
+
+
+async def test_a_reminder_for_a_call_closed_by_the_clock_is_refused(bot, store):
+    """The stored status still says open (no poll since): the clock decides."""
+    commands, ctx = bot
+    closed = await _add(
+        store, "old", "Mental health call of 2024", datetime(2024, 6, 3, 16, tzinfo=UTC)
+    )
+    reply = await commands.press(ctx, f"remind:{closed}")
+    assert reply.text == (
+        "“Mental health call of 2024” closed on 3 Jun 2024, 5:00pm, so there is nothing to "
+        "remind you of."
+    )
+    async with store.unit() as unit:
+        assert await unit.tracking.for_chat(ctx.chat_id) == []
+
+
+async def test_a_reminder_promises_only_the_reminders_still_ahead(bot, store):
+    commands, ctx = bot
+    far = await _add(store, "far", "Far call", datetime(2025, 6, 1, 15, tzinfo=UTC))
+    near = await _add(store, "near", "Near call", datetime(2025, 4, 5, 15, tzinfo=UTC))
+    soon = await _add(store, "soon", "Soon call", datetime(2025, 3, 30, 15, tzinfo=UTC))
+    rolling = await _add(store, "rolling", "Rolling call", None)
+    assert "remind you 14 and 3 days before" in (await commands.press(ctx, f"remind:{far}")).text
+    assert "remind you 3 days before" in (await commands.press(ctx, f"remind:{near}")).text
+    assert "too soon for a reminder" in (await commands.press(ctx, f"remind:{soon}")).text
+    assert "no closing date yet" in (await commands.press(ctx, f"remind:{rolling}")).text
+
+
+async def test_group_members_who_are_not_admins_cannot_press_remind_or_calendar(bot, store):
+    commands, ctx = bot
+    await commands.handle(ctx, "/subscribe dementia")
+    ctx.can_manage = False
+    for action in ("remind:1", "calendar:"):
+        reply = await commands.press(ctx, action)
+        assert "admins" in reply.text and reply.attachment is None
+    async with store.unit() as unit:
+        assert await unit.tracking.for_chat(ctx.chat_id) == []
+
+
+async def test_export_holds_everything_forget_would_delete(bot, store):
+    from sqlalchemy import update
+
+    from storage.models import OutboxItem
+
+    commands, ctx = bot
+    await commands.handle(ctx, "/subscribe dementia")
+    await commands.handle(ctx, "/glossary suggest backfill funding")
+    await commands.press(ctx, "remind:3")
+    await commands.handle(ctx, "/pause")
+    async with store.unit() as unit:
+        await unit.outbox.enqueue(
+            chat_id=ctx.chat_id,
+            opportunity_id=3,
+            reason="new",
+            dedupe_key="new:3",
+            payload={"why": "topic: Dementia"},
+            now=NOW,
+        )
+        await unit.session.execute(
+            update(OutboxItem).values(error="403: bot was blocked", platform_message_id="77")
+        )
+    reply = await commands.handle(ctx, "/export")
+    assert reply.text == "Everything stored about this chat (1 subscription), as JSON."
+    data = json.loads(reply.attachment[1])
+    assert data["chat"]["paused_at"] == NOW.isoformat()
+    assert data["chat"]["updated_at"] == NOW.isoformat()
+    assert data["chat"]["paused_reason"] == "paused with /pause"
+    [message] = data["messages"]
+    assert message["payload"] == {"why": "topic: Dementia"}
+    assert (message["error"], message["platform_message_id"]) == ("403: bot was blocked", "77")
+    [suggestion] = data["glossary_suggestions"]
+    assert (suggestion["text"], suggestion["user_id"]) == ("backfill funding", "u1")
+    [tracked] = data["tracked"]
+    assert tracked["opportunity_id"] == 3 and tracked["requested"] is True
+    assert "created_at" in tracked and "platform_message_id" in tracked
+    [sub] = data["subscriptions"]
+    assert sub["topics"] == ["dementia"] and "created_at" in sub
+
+
+# --------------------------------------------------------------------------- words
+async def test_counts_are_said_with_the_right_noun(bot):
+    commands, ctx = bot
+    await commands.handle(ctx, "/subscribe dementia")
+    assert (await commands.handle(ctx, "/unsubscribe all")).text == (
+        "Removed the one subscription here."
+    )
+    assert (
+        "no subscriptions here to remove" in (await commands.handle(ctx, "/unsubscribe all")).text
+    )
+    await commands.handle(ctx, "/subscribe dementia")
+    calendar = await commands.handle(ctx, "/calendar")
+    assert calendar.text.startswith("1 deadline as a calendar file")
+
+
+async def test_admin_words_for_one_failure_and_one_chat(bot, store):
+    commands, ctx = bot
+    ctx.is_admin = True
+    async with store.unit() as unit:
+        await unit.polling.record_failure(
+            "ukri", now=NOW, error="HTTP 503", next_poll_at=NOW, duration_ms=5
+        )
+    sources = await commands.handle(ctx, "/sources")
+    assert sources.sections[0].lines[0].startswith("ukri: 1 failure in a row;")
+    broadcast = await commands.handle(ctx, "/broadcast hello")
+    assert broadcast.text == "Broadcast queued for 1 chat."
+
+
+async def test_the_empty_answer_hint_fits_the_question(bot):
+    commands, ctx = bot
+    bare = await commands.handle(ctx, "/internships")
+    assert bare.text == "No open internships right now. /subscribe to hear when one appears."
+    worded = await commands.handle(ctx, "/internships zzqx")
+    assert "Try fewer or broader words" in worded.text
+
+
+async def test_a_long_unknown_glossary_query_is_not_echoed_whole(bot):
+    commands, ctx = bot
+    reply = await commands.handle(ctx, "/glossary " + "zq " * 2000)
+    assert len(reply.text) < 260
+    assert "suggest" not in reply.text
+    short = await commands.handle(ctx, "/glossary zzqx")
+    assert "/glossary suggest zzqx" in short.text
+
+
+# --------------------------------------------------------------------------- queries
+async def test_quotes_in_calls_look_for_the_phrase_not_the_quotes(bot):
+    commands, ctx = bot
+    phrase = await commands.handle(ctx, '/calls "peer support"')
+    assert [s.heading for s in phrase.sections] == ["Peer support networks for mental health"]
+    assert phrase.text.startswith('Open calls for “"peer support"” (1–1 of 1)')
+    apart = await commands.handle(ctx, '/calls "support peer"')
+    assert apart.sections == []  # the words, but not in that order
+
+
+async def test_lists_say_how_they_are_ordered_and_keep_to_it(bot):
+    commands, ctx = bot
+    reply = await commands.handle(ctx, "/calls")
+    assert reply.text.endswith("soonest closing first, no closing date last")
+    headings = [s.heading for s in reply.sections]
+    assert headings[:2] == ["Youth mental health research", "Psychiatric genetics call"]
+
+
+async def test_deadlines_takes_a_number_of_days(bot, store):
+    commands, ctx = bot
+    await _add(
+        store, "may", "Dementia in May", datetime(2025, 5, 20, tzinfo=UTC), topics=["dementia"]
+    )
+    await commands.handle(ctx, "/subscribe dementia")
+    thirty = await commands.handle(ctx, "/deadlines")
+    assert [s.heading for s in thirty.sections] == ["Dementia carers"]
+    sixty = await commands.handle(ctx, "/deadlines 60")
+    assert sixty.text.startswith("Closing in the next 60 days")
+    assert [s.heading for s in sixty.sections] == ["Dementia carers", "Dementia in May"]
+
+
+# ---------------------------------------------------------------- settings, subscribing
+async def test_settings_show_the_digest_hour_and_a_change_to_it(bot):
+    commands, ctx = bot
+    none = await commands.handle(ctx, "/settings hour 9")
+    assert "no subscriptions here yet" in none.text
+    await commands.handle(ctx, "/subscribe dementia, daily")
+    before = await commands.handle(ctx, "/settings")
+    assert "Digest hour: 9:00 (Europe/London)" in before.sections[0].lines
+    after = await commands.handle(ctx, "/settings hour 7")
+    assert after.text == "Digests will come at 7:00 (Europe/London)."
+    assert "Digest hour: 7:00 (Europe/London)" in after.sections[0].lines
+
+
+async def test_one_line_subscribe_stops_at_a_near_miss_of_a_topic(bot, store):
+    commands, ctx = bot
+    reply = await commands.handle(ctx, "/subscribe mentl helth, daily")
+    assert reply.text.startswith("Nothing saved yet: “mentl helth” looks like the topic Mental")
+    assert "/subscribe mental health, daily" in reply.text
+    async with store.unit() as unit:
+        assert await unit.chats.subscriptions(ctx.chat_id) == []
+    quoted = await commands.handle(ctx, '/subscribe "mentl helth"')
+    assert quoted.text.startswith("Subscribed")
+    async with store.unit() as unit:
+        [sub] = await unit.chats.subscriptions(ctx.chat_id)
+    assert sub.keywords == ["mentl helth"] and sub.topics == []
+
+
+@pytest.mark.parametrize(
+    ("phrase", "role"),
+    [
+        ("for charity staff", "vcse"),
+        ("for early-career researchers", "early_career"),
+        ("for students", "student"),
+        ("role:charity staff", "vcse"),
+        ("role:established_researcher", "established_researcher"),
+    ],
+)
+async def test_one_line_subscribe_reads_a_role_in_words(bot, store, phrase, role):
+    commands, ctx = bot
+    reply = await commands.handle(ctx, f"/subscribe dementia, {phrase}")
+    assert reply.text.startswith("Subscribed")
+    async with store.unit() as unit:
+        [sub] = await unit.chats.subscriptions(ctx.chat_id)
+    assert (sub.topics, sub.roles, sub.keywords) == (["dementia"], [role], [])
+
+
+async def test_one_line_subscribe_names_an_unknown_role_or_kind(bot, store):
+    commands, ctx = bot
+    reply = await commands.handle(ctx, "/subscribe dementia, role:wizards, kind:parties")
+    assert "“role:wizards”" in reply.text and "“kind:parties”" in reply.text
+    async with store.unit() as unit:
+        assert await unit.chats.subscriptions(ctx.chat_id) == []
+
+
+async def test_help_documents_the_one_line_forms(bot):
+    commands, ctx = bot
+    reply = await commands.handle(ctx, "/help")
+    forms = "\n".join(reply.sections[1].lines)
+    for form in ("role:", "funder:", "kind:", "for charity staff", "daily"):
+        assert form in forms

@@ -53,6 +53,16 @@ def test_parse_slash(command: str, text: str, expected: tuple) -> None:
     assert (request.kind, request.text, request.share) == expected
 
 
+def test_read_subscription_cleans_what_the_form_carried() -> None:
+    fields, errors = read_subscription(
+        form(["peer-support"], keywords="link\x00 workers, caf\udce9", funders="MRC\x07"),
+        {"peer-support"},
+    )
+    assert errors == {}
+    assert fields["keywords"] == ["link workers", "caf"]
+    assert fields["funders"] == ["MRC"]
+
+
 def test_read_subscription_validates() -> None:
     slugs = {"mental-health", "peer-support"}
     fields, errors = read_subscription(form(["peer-support", "bogus"], funders="mrc, NIHR"), slugs)

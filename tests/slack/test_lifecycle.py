@@ -313,3 +313,25 @@ async def test_socket_mode_answers_a_command_over_the_socket(runtime) -> None:
         assert runtime.connected["slack"] is False
     finally:
         await runner.cleanup()
+
+
+@pytest.mark.parametrize("timestamp", ["abc", "²", "１２", "1e9", "", "99999999999999999999999x"])
+async def test_a_malformed_request_timestamp_is_refused_without_a_traceback(
+    runtime, user: Slack, server, caplog, timestamp
+) -> None:
+    """bolt's verifier calls ``int()`` on the header: a non-number raised, and the endpoint
+    answered 500 with a traceback in the log. It is a bad request like any other: 401."""
+    caplog.set_level(logging.INFO)
+    port = free_port()
+    stop = await start_http(runtime, user.app, port)
+    try:
+        body, headers = signed_slash_command("/glossary", "co-PI", response_url="http://x/")
+        headers = {k: v for k, v in headers.items() if k.lower() != "x-slack-request-timestamp"}
+        headers["X-Slack-Request-Timestamp"] = timestamp
+        status, _ = await post(port, body, headers)
+    finally:
+        await stop()
+    assert status == 401
+    assert server.calls == []
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+    assert "refused a Slack request" in caplog.text

@@ -222,3 +222,19 @@ def test_subscribe_topics_come_two_a_row_with_navigation_after() -> None:
 def test_no_buttons_no_keyboard() -> None:
     assert keyboard(Reply(text="x")) is None
     assert visible("😀a") == 3
+
+
+def test_a_lone_surrogate_renders_as_a_replacement_character() -> None:
+    """A keyword stored with a lone surrogate (a console's undecodable byte) made
+    ``visible`` raise, so /mysubs failed in that chat on every later call."""
+    reply = Reply(
+        text="Subscriptions here (1):",
+        sections=[Section(heading="1. words: “caf\udce9”", lines=["x\ud800"])],
+        buttons=[Button("caf\udce9", action="unsub:1")],
+    )
+    assert measure(reply.sections[0]) > 0
+    [message] = render(reply)
+    message.html.encode("utf-8")
+    assert "caf\ufffd" in message.html and "x\ufffd" in message.html
+    assert message.visible == utf16_length(parse_telegram_html(message.html)[0])
+    assert message.markup.inline_keyboard[0][0].text == "caf\ufffd"

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from bot.core.commands import NOT_YOURS
 from bot.runtime import Runtime
 from bot.telegram.channel import TelegramChannel
 from bot.telegram.lifecycle import TelegramTransport
@@ -151,7 +152,7 @@ async def test_export_arrives_as_a_json_document(
     await say(fake, 5, "/subscribe mental health")
     sent = await say(fake, 5, "/export")
     assert sent["document"]["file_name"].startswith("signpost-export-")
-    assert sent["caption"].startswith("Everything stored about this chat (1 subscriptions)")
+    assert sent["caption"].startswith("Everything stored about this chat (1 subscription)")
     (document,) = fake.sent_documents(5)
     data = json.loads(document.content)
     assert data["chat"]["platform_chat_id"] == "5"
@@ -196,7 +197,7 @@ async def test_only_group_admins_manage_but_anyone_searches(
     toggle = next(iter(buttons(steps).values()))
     not_yours = await press(fake, steps, toggle, by=8)
     assert not_yours.method == "sendMessage"
-    assert not_yours.response["result"]["text"] == "Only this group's admins can change that."
+    assert not_yours.response["result"]["text"] == NOT_YOURS
     asked = [c.params["user_id"] for c in fake.calls_to("getChatMember")]
     assert asked.count(8) == 1  # remembered, not asked again for every message
     assert await subscriptions(runtime, -40) == []
