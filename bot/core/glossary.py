@@ -100,7 +100,14 @@ class LookupResult:
 class Glossary:
     """All entries, with the indexes that make look-ups and text detection cheap."""
 
-    def __init__(self, entries: Iterable[GlossaryEntry], *, problems: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        entries: Iterable[GlossaryEntry],
+        *,
+        problems: Iterable[str] = (),
+        link_owners: dict[str, tuple[str, ...]] | None = None,
+    ) -> None:
+        self.link_owners = link_owners  # None: built in memory, so no host rule to apply
         merged: dict[str, GlossaryEntry] = {}
         for entry in entries:
             merged[entry.slug] = entry
@@ -133,8 +140,8 @@ class Glossary:
     def load(cls, override: Path | None = None, extra: Iterable[GlossaryEntry] = ()) -> Glossary:
         """The packaged glossary, then an override file, then ``extra`` entries (admin terms
         from the database); each replaces earlier entries with the same slug or adds new ones."""
-        entries, problems = load_entries(DATA_FILE, override, extra)
-        return cls(entries, problems=problems)
+        loaded = load_entries(DATA_FILE, override, extra)
+        return cls(loaded.entries, problems=loaded.problems, link_owners=loaded.link_owners)
 
     # -- access ------------------------------------------------------------------------------
 
@@ -278,7 +285,9 @@ class Glossary:
 
     def validate(self) -> list[str]:
         """Content problems, one sentence each; an empty list means the glossary is sound."""
-        return [*self._problems, *content_problems(self._entries)]
+        owners = self.link_owners
+        hosts = None if owners is None else [h for group in owners.values() for h in group]
+        return [*self._problems, *content_problems(self._entries, hosts)]
 
 
 def _sort_key(entry: GlossaryEntry) -> str:
