@@ -114,6 +114,12 @@ class GlossaryEntry:
         """The term followed by its aliases."""
         return (self.term, *self.aliases)
 
+    @property
+    def note(self) -> str:
+        """The one-line explanation under an alert; a dated entry says how old it is."""
+        dated = f" (as of {when_label(self.as_of)})" if self.as_of else ""
+        return f"{self.term}: {self.definition}{dated}"
+
     def to_json(self) -> dict[str, Any]:
         """Plain JSON; :meth:`from_mapping` reads it back unchanged."""
         return {
