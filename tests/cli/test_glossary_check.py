@@ -186,3 +186,15 @@ def test_check_arguments_are_validated(cli, tmp_path):
     broken.write_text('[[terms]]\nslug = "x"\n')  # a file checked alone needs whole entries
     result = cli("glossary", "check", "--file", str(broken))
     assert result.exit_code == 2
+
+
+# -- the console shows dated entries ---------------------------------------------------------
+
+
+def test_the_console_shows_a_new_entry_with_its_as_of_line(cli):
+    result = cli("glossary", "ICB")
+    assert result.exit_code == 0
+    assert "As of December 2026: this policy is changing, so check the link." in result.output
+    new = cli("glossary", "letter of access")  # an alias of one of the 20 added terms
+    assert new.exit_code == 0 and new.output.startswith("• research passport\n")
+    assert "As of" not in new.output

@@ -92,10 +92,16 @@ def test_no_link_is_one_the_review_found_wrong(glossary):
 
 
 def test_link_checked_dates_are_the_reviews_and_never_guessed(glossary):
-    """A link is dated only when the review confirmed it (to the month: 2026-12); the rest are
-    marked unverified, so nobody mistakes a guess for a check."""
+    """A link is dated only when it was confirmed: by the review (to the month: 2026-12), or
+    as a live link in the NIHR pages saved in July 2026; the rest are marked unverified, so
+    nobody mistakes a guess for a check."""
     dates = {e.link_checked for e in glossary}
-    assert dates <= {"", "2026-12"}
+    assert dates <= {"", "2026-12", "2026-07"}
+    assert {e.slug for e in glossary if e.link_checked == "2026-07"} == {
+        "nihr",
+        "nihr-arc",
+        "research-delivery-network",
+    }
     assert sum(bool(e.link_checked) for e in glossary) >= 30
     assert glossary.get("funding-modes").link_checked == "2026-12"
     assert glossary.get("civic-university-agreement").link_checked == ""
