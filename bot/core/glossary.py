@@ -11,7 +11,9 @@ ones by slug, so an admin can correct a packaged definition without a release.
 
 The glossary is three sibling modules, split where the work differs: :mod:`.glossary_data`
 reads and judges the files, :mod:`.glossary_detect` finds names in alert text, and this one
-holds the indexes and look-ups and is the public face: import from here (``__all__``).
+holds the indexes and look-ups and is the public face: import from here (``__all__``). Two
+more sit beside them for the people who keep it right: :mod:`.glossary_admin` (chat commands
+for admins) and :mod:`.glossary_check` (fetching every link, the only part that needs a network).
 Siblings rather than a package, so ``bot.core.glossary`` stays the module every caller (and
 ``glossary_admin``) already imports, with nothing moved out from under them.
 

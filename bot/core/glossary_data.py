@@ -9,6 +9,12 @@ Two kinds of trouble are kept apart. Data that cannot be used at all (bad TOML, 
 unknown fields) raises :class:`GlossaryError` while loading; content that still leaves a usable
 glossary (a long definition, a missing link, a shared alias) is listed by
 :func:`content_problems`, so a bad sentence in an override never takes the glossary down.
+
+Links and dates are content too. Every link must be https, a page rather than a bare homepage,
+and on a host the file's ``[link_owners]`` table names (the funders', regulators' and sector
+bodies' own sites), so a link elsewhere is a decision someone wrote down. ``link_checked``
+says when the link was last confirmed and ``as_of`` when a definition on changing policy was
+true; both take a day or, when the source gives no day, a month ("2026-12"), never a guess.
 """
 
 from __future__ import annotations
