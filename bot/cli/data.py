@@ -196,15 +196,27 @@ async def _core(settings):
 
 @app.command()
 def glossary(
-    term: Annotated[str | None, typer.Argument(help="A term, e.g. co-PI; none lists all.")] = None,
+    term: Annotated[
+        str | None,
+        typer.Argument(help="A term, e.g. co-PI; 'check' tests every link; none lists all."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", help="With 'check': check only the links of this glossary file."),
+    ] = None,
 ) -> None:
-    """Look a term up (exact, alias or fuzzy), or list the glossary."""
+    """Look a term up (exact, alias or fuzzy), list the glossary, or check its links."""
     from bot.console import render
     from bot.core.glossary import Glossary
     from bot.core.queries import entry_section
     from bot.core.replies import Reply
 
+    if term == "check":
+        _glossary_check(as_json, file)
+        return
+    if file is not None:
+        raise fail("--file goes with 'check': signpost glossary check --file PATH", 2)
     entries = Glossary.load()
     if term is None:
         if as_json:
@@ -223,6 +235,56 @@ def glossary(
         hint = ", ".join(e.term for e in result.suggestions)
         typer.echo(f"No entry for “{term}”." + (f" Did you mean: {hint}?" if hint else ""))
     if result.entry is None:
+        raise typer.Exit(1)
+
+
+def _glossary_check(as_json: bool, file: Path | None) -> None:
+    """``signpost glossary check``: fetch every distinct link once, politely, and report the
+    dead and moved ones (exit 1 if there are any). By default the packaged glossary with the
+    operator's SIGNPOST_GLOSSARY_FILE override; ``--file`` checks one file's entries only."""
+    from bot import __version__
+    from bot.core.glossary import Glossary, GlossaryError
+    from bot.core.glossary_check import RedirectLog, check_links
+    from bot.core.glossary_data import load_entries
+    from sources.http import Fetcher, build_http_client, default_user_agent
+
+    settings = settings_or_exit()
+    try:
+        if file is not None:
+            entries = load_entries(file).entries
+        else:
+            entries = list(Glossary.load(settings.glossary_file))
+    except GlossaryError as exc:
+        raise fail(str(exc), 2) from None
+
+    async def run():
+        client = build_http_client(default_user_agent(settings.contact_url, __version__))
+        redirects = RedirectLog()
+        redirects.attach(client)
+        try:
+            # two attempts, not three: a link check is a courtesy visit, not a poll to save
+            return await check_links(entries, Fetcher(client, max_attempts=2), redirects)
+        finally:
+            await client.aclose()
+
+    reports = asyncio.run(run())
+    problems = [r for r in reports if r.state in ("dead", "moved")]
+    counts = {state: sum(r.state == state for r in reports) for state in ("dead", "moved")}
+    if as_json:
+        summary = {"checked": len(reports), **counts, "links": [r.to_json() for r in reports]}
+        typer.echo(json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        table = Table(title=f"Glossary links: {len(reports)} checked")
+        for column in ("state", "status", "link", "used by", "now at / error"):
+            table.add_column(column, overflow="fold")
+        for r in sorted(reports, key=lambda r: (r.state == "ok", r.state, r.url)):
+            if r.state != "ok":
+                where = r.final_url or r.detail
+                status = str(r.status or "")
+                table.add_row(r.state, status, r.url, ", ".join(r.slugs), where[:160])
+        out.print(table)
+        out.print(f"{counts['dead']} dead, {counts['moved']} moved, {len(reports)} checked")
+    if problems:
         raise typer.Exit(1)
 
 

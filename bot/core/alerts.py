@@ -57,7 +57,7 @@ def opportunity_section(
     note = ""
     if glossary is not None and item.glossary_terms and (chat is None or chat.glossary_in_alerts):
         entries = [glossary.get(slug) for slug in item.glossary_terms[:3]]
-        note = "\n".join(f"{e.term}: {e.definition}" for e in entries if e is not None)
+        note = "\n".join(e.note for e in entries if e is not None)
     section_buttons = []
     if buttons and item.id is not None:
         section_buttons = [

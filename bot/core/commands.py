@@ -236,6 +236,7 @@ class Commands:
             "add": glossary_admin.add_term,
             "suggestions": glossary_admin.suggestions,
             "done": glossary_admin.done,
+            "stale": glossary_admin.stale,
         }
         if word.lower() in admin_words and ctx.is_admin:
             return await admin_words[word.lower()](ctx, services, rest)

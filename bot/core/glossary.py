@@ -11,7 +11,9 @@ ones by slug, so an admin can correct a packaged definition without a release.
 
 The glossary is three sibling modules, split where the work differs: :mod:`.glossary_data`
 reads and judges the files, :mod:`.glossary_detect` finds names in alert text, and this one
-holds the indexes and look-ups and is the public face: import from here (``__all__``).
+holds the indexes and look-ups and is the public face: import from here (``__all__``). Two
+more sit beside them for the people who keep it right: :mod:`.glossary_admin` (chat commands
+for admins) and :mod:`.glossary_check` (fetching every link, the only part that needs a network).
 Siblings rather than a package, so ``bot.core.glossary`` stays the module every caller (and
 ``glossary_admin``) already imports, with nothing moved out from under them.
 
@@ -100,7 +102,14 @@ class LookupResult:
 class Glossary:
     """All entries, with the indexes that make look-ups and text detection cheap."""
 
-    def __init__(self, entries: Iterable[GlossaryEntry], *, problems: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        entries: Iterable[GlossaryEntry],
+        *,
+        problems: Iterable[str] = (),
+        link_owners: dict[str, tuple[str, ...]] | None = None,
+    ) -> None:
+        self.link_owners = link_owners  # None: built in memory, so no host rule to apply
         merged: dict[str, GlossaryEntry] = {}
         for entry in entries:
             merged[entry.slug] = entry
@@ -133,8 +142,8 @@ class Glossary:
     def load(cls, override: Path | None = None, extra: Iterable[GlossaryEntry] = ()) -> Glossary:
         """The packaged glossary, then an override file, then ``extra`` entries (admin terms
         from the database); each replaces earlier entries with the same slug or adds new ones."""
-        entries, problems = load_entries(DATA_FILE, override, extra)
-        return cls(entries, problems=problems)
+        loaded = load_entries(DATA_FILE, override, extra)
+        return cls(loaded.entries, problems=loaded.problems, link_owners=loaded.link_owners)
 
     # -- access ------------------------------------------------------------------------------
 
@@ -278,7 +287,9 @@ class Glossary:
 
     def validate(self) -> list[str]:
         """Content problems, one sentence each; an empty list means the glossary is sound."""
-        return [*self._problems, *content_problems(self._entries)]
+        owners = self.link_owners
+        hosts = None if owners is None else [h for group in owners.values() for h in group]
+        return [*self._problems, *content_problems(self._entries, hosts)]
 
 
 def _sort_key(entry: GlossaryEntry) -> str:

@@ -212,8 +212,16 @@ def unknown_term(query: str) -> Reply:
 
 
 def entry_section(entry, glossary) -> Section:
-    """A glossary entry: definition, aliases, example, related terms, audience, link."""
+    """A glossary entry: definition, "as of" for policy that is changing, aliases, example,
+    related terms, audience, link. The "as of" line comes straight after the definition, so
+    nobody reads a sentence about Healthwatch or ICBs without knowing how old it is."""
+    from bot.core.glossary_data import when_label
+
     lines = [entry.definition]
+    if entry.as_of:
+        lines.append(
+            f"As of {when_label(entry.as_of)}: this policy is changing, so check the link."
+        )
     if entry.aliases:
         lines.append("Also: " + ", ".join(entry.aliases))
     if entry.example:

@@ -4,11 +4,13 @@ database rows, and the content rules (``bot/core/glossary_data.py``)."""
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 
 from bot.core import glossary as glossary_module
 from bot.core.glossary import Glossary, GlossaryEntry, GlossaryError
+from bot.core.glossary_data import when_date, when_label
 from tests.core.test_glossary import SHIPPED, entry, slugs
 
 
@@ -37,7 +39,7 @@ audience = "researchers"
 definition = "Trying a service on a small scale and changing it as you go."
 example = "The council funds a test and learn phase."
 related = ["feasibility-study"]
-url = "https://www.gov.uk/"
+url = "https://www.gov.uk/government/publications/test-and-learn"
 """,
         encoding="utf-8",
     )
@@ -67,6 +69,11 @@ def test_extra_entries_replace_by_slug_and_come_last(tmp_path):
         ("[[terms]]\nslug = 'fec'\ndefinitoin = 'typo'\n", "unknown fields definitoin"),
         ("[[terms]]\nslug = 'fec'\naliases = 'one'\n", "aliases must be a list"),
         ("this is not toml =", "cannot read glossary file"),
+        ("[[terms]]\nslug = 'fec'\nlink_checked = 'last week'\n", "link_checked must be a date"),
+        ("[[terms]]\nslug = 'fec'\nas_of = '2026-13'\n", "as_of must be a date"),
+        ("[[terms]]\nslug = 'fec'\nas_of = 2026-11-01T10:00:00\n", "as_of must be a date"),
+        ("[link_owners]\nukri = 'ukri.org'\n", "link_owners.ukri must be a list"),
+        ("link_owners = 3\n", "link_owners must be a table"),
     ],
 )
 def test_a_broken_override_is_a_clear_error(tmp_path, content, message):
@@ -103,6 +110,44 @@ def test_a_database_row_without_optional_fields_becomes_an_entry():
 
 
 # -- content rules -------------------------------------------------------------------------------
+
+
+def test_dates_are_read_as_toml_dates_or_months_and_round_trip(tmp_path):
+    override = tmp_path / "dated.toml"
+    override.write_text(
+        '[[terms]]\nslug = "fec"\nlink_checked = 2026-11-20\nas_of = "2026-12"\n'
+        '[[terms]]\nslug = "pi"\nlink_checked = ""\n'
+    )
+    glossary = Glossary.load(override=override)
+    fec = glossary.get("fec")
+    assert (fec.link_checked, fec.as_of) == ("2026-11-20", "2026-12")
+    assert GlossaryEntry.from_mapping(json.loads(json.dumps(fec.to_json()))) == fec
+    assert glossary.get("pi").link_checked == ""
+    assert when_date("2026-12") == date(2026, 12, 1)  # a month counts from its first day
+    assert (when_label("2026-12"), when_label("2026-11-20"), when_label("")) == (
+        "December 2026",
+        "20 November 2026",
+        "",
+    )
+
+
+def test_link_rules_homepage_foreign_host_and_owner_list(tmp_path):
+    override = tmp_path / "links.toml"
+    override.write_text(
+        '[link_owners]\nour_council = ["leeds.gov.uk", "leedsccg.example"]\n'
+        '[[terms]]\nslug = "fec"\nurl = "https://www.ukri.org/"\n'
+        '[[terms]]\nslug = "pi"\nurl = "https://blog.example.org/pi"\n'
+        '[[terms]]\nslug = "trac"\nurl = "https://leedsccg.example/trac"\n'
+        '[[terms]]\nslug = "co-pi"\nurl = "https://www.learningforinvolvement.org.uk/?opportunity=x"\n'
+    )
+    glossary = Glossary.load(override=override)
+    problems = glossary.validate()
+    homepage = "fec: link 'https://www.ukri.org/' is a homepage, not the page about the term"
+    assert homepage in problems
+    assert "pi: link host 'blog.example.org' is not in [link_owners]" in problems
+    # trac's host is an owner the override added; co-pi's link is a page behind a query
+    assert not [p for p in problems if p.startswith(("trac:", "co-pi:"))]
+    assert "ukri" in glossary.link_owners and "our_council" in glossary.link_owners
 
 
 def test_validate_reports_each_kind_of_problem():

@@ -105,6 +105,15 @@ async def test_glossary(runtime, user: Slack, term: str) -> None:
     assert "co-PI" in words(answer) and "research team" in words(answer)
 
 
+async def test_glossary_shows_a_new_entry_with_its_as_of_date(runtime, user: Slack) -> None:
+    [answer] = await user.command("/glossary", "Provider Selection Regime")
+    assert validate_blocks(answer["blocks"]) == []
+    assert answer["blocks"][0]["text"]["text"].startswith("*<https://www.england.nhs.uk/")
+    text = words(answer)
+    assert "Provider Selection Regime" in text and "1 January 2024" in text
+    assert "As of December 2026: this policy is changing, so check the link." in text
+
+
 async def test_deadlines_follow_reminders(polled, user: Slack) -> None:
     [answer] = await user.command("/deadlines")
     assert "no subscriptions yet" in answer["text"]

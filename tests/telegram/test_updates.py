@@ -76,6 +76,19 @@ async def test_glossary_explains_co_pi_however_it_is_typed(
         assert answer["entities"][0]["type"] in ("bold", "text_link")
 
 
+async def test_glossary_shows_a_new_entry_with_its_as_of_date(
+    fake: FakeTelegramServer, runtime: Runtime, transport: TelegramTransport
+) -> None:
+    answer = await say(fake, 5, "/glossary Healthwatch")
+    assert answer["text"].startswith("Healthwatch\n")
+    assert "plans to abolish them" in answer["text"]
+    assert "As of December 2026: this policy is changing, so check the link." in answer["text"]
+    crsf = await say(fake, 5, "/glossary CRSF")  # one of the 20 terms the review added
+    assert crsf["text"].startswith("Charity Research Support Fund\n")
+    link = next(e for e in crsf["entities"] if e["type"] == "text_link")
+    assert link["url"].startswith("https://www.ukri.org/councils/research-england/")
+
+
 async def test_subscribe_guided_flow_edits_one_message_until_saved(
     fake: FakeTelegramServer, runtime: Runtime, transport: TelegramTransport
 ) -> None:
