@@ -75,6 +75,17 @@ class Runtime:
     connected: dict[str, bool] = field(default_factory=dict)
     metrics: PollObserver | None = None  # hooked by the health endpoint
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    _poll_slots: asyncio.Semaphore | None = None
+
+    @property
+    def poll_slots(self) -> asyncio.Semaphore:
+        """At most SIGNPOST_MAX_CONCURRENT_POLLS polls run at once, scheduled or forced. Each
+        poll uses one pooled connection at a time for its writes (its lock lives on the lock
+        session, see ``storage.locks``), so the bound keeps the rest of the pool free for
+        commands, the dispatcher and health checks when every source falls due at start."""
+        if self._poll_slots is None:
+            self._poll_slots = asyncio.Semaphore(self.settings.max_concurrent_polls)
+        return self._poll_slots
 
     async def poll(self, names: list[str] | None = None) -> list[PollReport]:
         """Poll the named sources (all, when none are named) now; reports in name order."""
@@ -100,7 +111,10 @@ class Runtime:
                     state = await unit.polling.get(name)
                 if state and state.next_poll_at and state.next_poll_at > self.clock.now():
                     return None
-            async with hold(self.store.database, f"poll:{name}") as mine:
+            async with (
+                self.poll_slots,
+                hold(self.store.database, f"poll:{name}") as mine,
+            ):
                 if not mine:
                     return None
                 [report] = await poll_many(
@@ -221,6 +235,14 @@ async def build_runtime(
     )
     runtime_ref.append(runtime)
     dispatcher.channels = runtime.channels
+    capacity = store.database.capacity
+    if capacity is not None and settings.max_concurrent_polls > capacity - 2:
+        log.warning(
+            "SIGNPOST_MAX_CONCURRENT_POLLS=%d leaves little of the %d-connection database pool "
+            "for commands and deliveries; they may wait while sources are polled",
+            settings.max_concurrent_polls,
+            capacity,
+        )
     return runtime
 
 
