@@ -105,16 +105,15 @@ class Runtime:
         lock = self._locks.setdefault(name, asyncio.Lock())
         if lock.locked() and not force:
             return None  # a scheduled poll finds one running: nothing to add
-        async with lock:
+        # The slot covers the "is it due?" read too: forty sources falling due at start
+        # would otherwise all queue for the pool at once, ahead of a command.
+        async with lock, self.poll_slots:
             if not force:
                 async with self.store.unit() as unit:
                     state = await unit.polling.get(name)
                 if state and state.next_poll_at and state.next_poll_at > self.clock.now():
                     return None
-            async with (
-                self.poll_slots,
-                hold(self.store.database, f"poll:{name}") as mine,
-            ):
+            async with hold(self.store.database, f"poll:{name}") as mine:
                 if not mine:
                     return None
                 [report] = await poll_many(
