@@ -87,6 +87,7 @@ class StartupRig:
         delay: float = 0.3,
         min_gap: float = 0.2,
         retry_seconds: float = 0.2,
+        wait_for_leading: bool = True,
     ) -> None:
         self.postgres_url = postgres_url
         self.workdir = workdir
@@ -95,6 +96,7 @@ class StartupRig:
         self.delay = delay
         self.min_gap = min_gap
         self.retry_seconds = retry_seconds
+        self.wait_for_leading = wait_for_leading
         self.peak = 0
         self._out = 0
         self._errors = _PoolErrors()
@@ -165,7 +167,8 @@ class StartupRig:
         )
         stack.push_async_callback(stop)
         self.transport: TelegramTransport = stop.__self__  # type: ignore[attr-defined]
-        await self._until(lambda: self.transport.leading, 30, "the bot to receive updates")
+        if self.wait_for_leading:
+            await self._until(lambda: self.transport.leading, 30, "the bot to receive updates")
 
     def _watch_pool(self) -> None:
         engine = self.store.database.engine.sync_engine
