@@ -259,9 +259,11 @@ class TelegramTransport(TelegramUpdates):
                 quiet = failed is None or time.monotonic() - failed >= self.retry_seconds
                 self.runtime.connected["telegram"] = quiet
         finally:
-            self.leading = False
-            if updater.running:
-                await updater.stop()
+            try:
+                if updater.running:
+                    await updater.stop()
+            finally:
+                self.leading = False  # only once the last getUpdates is over
 
     async def _confirm(self, mine: Held) -> bool:
         if await mine.confirm(self.confirm_timeout):
