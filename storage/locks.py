@@ -42,7 +42,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -121,6 +121,7 @@ class SessionLocks:
         self._engine: AsyncEngine | None = None
         self.schema = schema
         self._conn: AsyncConnection | None = None
+        self._socket: Any = None  # the asyncpg connection under ``_conn``
         self._generation = 0
         self._held: set[str] = set()
         self._mutex = asyncio.Lock()
@@ -160,7 +161,11 @@ class SessionLocks:
             async with self._statement(within) as conn:
                 mine = await conn.scalar(_HELD_BY_ME, {"high": high, "low": low})
         except Exception as error:  # any failure: the lock can no longer be vouched for
-            log.warning("lost the lock session while confirming %s: %s", held.name, error)
+            log.warning(
+                "could not confirm lock %s (%s): its session is dropped",
+                held.name,
+                type(getattr(error, "orig", None) or error).__name__,
+            )
             return False
         return bool(mine) and held.generation == self._generation
 
@@ -181,15 +186,35 @@ class SessionLocks:
     @asynccontextmanager
     async def _statement(self, seconds: float) -> AsyncIterator[AsyncConnection]:
         """The lock session, one statement at a time, within ``seconds`` (queueing included).
-        Any error or overrun drops the session: after a timeout its state is unknown."""
+
+        An error or an overrun drops the session, since its state is then unknown (an overrun
+        in the queue means the statement ahead hangs); a caller cancelled while it was only
+        queueing leaves it alone. The overrun of a running statement is not a cancellation:
+        asyncpg answers that by sending the server a cancel request and waiting for it, on
+        the very link that went silent. A watchdog closes the socket instead, and the
+        statement fails at once."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        try:
+            async with asyncio.timeout_at(deadline):
+                await self._mutex.acquire()
+        except TimeoutError:
+            await self._drop(self._conn)
+            raise
         conn = None
         try:
-            async with asyncio.timeout(seconds), self._mutex:
+            async with asyncio.timeout_at(deadline):
                 conn = await self._connection()
+            watchdog = loop.call_at(deadline, self._kill, conn)
+            try:
                 yield conn
+            finally:
+                watchdog.cancel()
         except BaseException:
-            await self._drop(conn if conn is not None else self._conn)
+            await self._drop(conn)
             raise
+        finally:
+            self._mutex.release()
 
     async def _connection(self) -> AsyncConnection:
         if self._conn is None or self._conn.closed or self._conn.invalidated:
@@ -197,20 +222,29 @@ class SessionLocks:
                 self._engine = self._make_engine()
             conn = await self._engine.connect()
             self._conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            self._socket = (await conn.get_raw_connection()).driver_connection
         return self._conn
+
+    def _kill(self, conn: AsyncConnection) -> None:
+        """Close the session's socket now, without a word to the server (which frees the
+        locks when it sees the connection go, or when its keepalives give up on it)."""
+        if conn is self._conn and self._socket is not None:
+            with contextlib.suppress(Exception):
+                self._socket.terminate()
 
     async def _drop(self, conn: AsyncConnection | None) -> None:
         """Forget ``conn`` (if it is still the session) and every lock it held."""
         if conn is None or conn is not self._conn:
             return
-        self._conn = None
+        self._kill(conn)  # SQLAlchemy's invalidate would say goodbye first, and wait
+        self._conn = self._socket = None
         self._generation += 1
         if self._held:
             log.warning("advisory locks lost with their session: %s", ", ".join(self._held))
         self._held.clear()
         with contextlib.suppress(Exception):
             async with asyncio.timeout(1.0):
-                await conn.invalidate()  # terminates the socket; the server frees the locks
+                await conn.invalidate()
         with contextlib.suppress(Exception):
             async with asyncio.timeout(1.0):
                 await conn.close()

@@ -144,14 +144,14 @@ class SocketLeader:
         on_change: Callable[[bool], None] = lambda up: None,
         lock: Lock = hold,
         retry: float = LEADER_RETRY_SECONDS,
-        confirm: float | None = None,
+        check_every: float | None = None,
     ) -> None:
         self.database = database
         self.connect = connect
         self.on_change = on_change
         self.lock = lock
         self.retry = retry
-        self.confirm = confirm or min(LEADER_CONFIRM_SECONDS, retry)
+        self.check_every = check_every or min(LEADER_CONFIRM_SECONDS, retry)
         self.stopping = asyncio.Event()
         self.leading = False
 
@@ -186,7 +186,7 @@ class SocketLeader:
         self.on_change(True)
         log.info("Slack: connected in Socket Mode (this replica holds %s)", LEADER_LOCK)
         try:
-            while not await self._stopped_within(self.confirm):
+            while not await self._stopped_within(self.check_every):
                 if isinstance(mine, Held) and not await mine.confirm():
                     log.warning(
                         "Slack: cannot confirm the %s lock (database link lost?); closing the "

@@ -2,7 +2,8 @@
 
 ``cut()`` aborts every connection through it, both sides at once (so the server sees the
 client gone and frees its session's advisory locks, as after a network failure it notices),
-and refuses new ones until ``restore()``. The replica behind it keeps running, unaware.
+and refuses new ones until ``restore()``. ``freeze()`` keeps the connections open but lets no
+byte through, like a link that went silent. The replica behind it keeps running, unaware.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class LinkProxy:
         self.target = (url.host or HOST, url.port or 5432)
         self.port = 0
         self.is_cut = False
+        self.frozen = False
         self._server: asyncio.Server | None = None
         self._links: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task] = set()
@@ -51,8 +53,11 @@ class LinkProxy:
             writer.transport.abort()
         self._links.clear()
 
+    def freeze(self) -> None:
+        self.frozen = True
+
     def restore(self) -> None:
-        self.is_cut = False
+        self.is_cut = self.frozen = False
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.is_cut:
@@ -72,8 +77,9 @@ class LinkProxy:
     async def _pump(self, source, sink, pair) -> None:
         with contextlib.suppress(OSError, asyncio.IncompleteReadError):
             while data := await source.read(65536):
-                sink.write(data)
-                await sink.drain()
+                if not self.frozen:
+                    sink.write(data)
+                    await sink.drain()
         for writer in pair:  # one side gone: so is the link
             self._links.discard(writer)
             writer.transport.abort()

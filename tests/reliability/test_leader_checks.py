@@ -101,7 +101,7 @@ async def test_a_slack_leader_that_cannot_confirm_closes_its_socket_and_asks_aga
 
         return close
 
-    leader = SocketLeader(None, connect, lock=locks.hold, retry=0.05, confirm=0.02)
+    leader = SocketLeader(None, connect, lock=locks.hold, retry=0.05, check_every=0.02)
     task = asyncio.create_task(leader.run())
     try:
         await until(lambda: leader.leading)
