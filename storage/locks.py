@@ -139,8 +139,8 @@ class SessionLocks:
         async with self._statement(STATEMENT_SECONDS) as conn:
             got = bool(await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}))
             generation = self._generation
-        if not got or name in self._held:  # (another holder here won while we waited)
-            if got:
+        if not got or name in self._held or generation != self._generation:
+            if got:  # another holder here won while we waited (granted again: re-entrant)
                 await self._unlock(key, generation)
             return Held(name, False, key)
         self._held.add(name)

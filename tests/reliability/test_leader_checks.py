@@ -113,3 +113,10 @@ async def test_a_slack_leader_that_cannot_confirm_closes_its_socket_and_asks_aga
         leader.stopping.set()
         await asyncio.wait_for(task, 2)
     assert events[-1] == "close"
+
+
+def test_the_documented_takeover_figures() -> None:
+    """docs/OPERATOR_GUIDE.md: the leader confirms every second, a new one waits 3 s."""
+    assert lifecycle.CONFIRM_SECONDS == 1.0
+    grace = lifecycle.CONFIRM_SECONDS + lifecycle.CONFIRM_TIMEOUT + lifecycle.STOP_MARGIN
+    assert grace == 3.0
