@@ -75,6 +75,17 @@ class Runtime:
     connected: dict[str, bool] = field(default_factory=dict)
     metrics: PollObserver | None = None  # hooked by the health endpoint
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    _poll_slots: asyncio.Semaphore | None = None
+
+    @property
+    def poll_slots(self) -> asyncio.Semaphore:
+        """At most SIGNPOST_MAX_CONCURRENT_POLLS polls run at once, scheduled or forced. Each
+        poll uses one pooled connection at a time for its writes (its lock lives on the lock
+        session, see ``storage.locks``), so the bound keeps the rest of the pool free for
+        commands, the dispatcher and health checks when every source falls due at start."""
+        if self._poll_slots is None:
+            self._poll_slots = asyncio.Semaphore(self.settings.max_concurrent_polls)
+        return self._poll_slots
 
     async def poll(self, names: list[str] | None = None) -> list[PollReport]:
         """Poll the named sources (all, when none are named) now; reports in name order."""
@@ -94,7 +105,9 @@ class Runtime:
         lock = self._locks.setdefault(name, asyncio.Lock())
         if lock.locked() and not force:
             return None  # a scheduled poll finds one running: nothing to add
-        async with lock:
+        # The slot covers the "is it due?" read too: forty sources falling due at start
+        # would otherwise all queue for the pool at once, ahead of a command.
+        async with lock, self.poll_slots:
             if not force:
                 async with self.store.unit() as unit:
                     state = await unit.polling.get(name)
@@ -221,6 +234,14 @@ async def build_runtime(
     )
     runtime_ref.append(runtime)
     dispatcher.channels = runtime.channels
+    capacity = store.database.capacity
+    if capacity is not None and settings.max_concurrent_polls > capacity - 2:
+        log.warning(
+            "SIGNPOST_MAX_CONCURRENT_POLLS=%d leaves little of the %d-connection database pool "
+            "for commands and deliveries; they may wait while sources are polled",
+            settings.max_concurrent_polls,
+            capacity,
+        )
     return runtime
 
 

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     contact_url: str = Field(
         "https://github.com/signpost-bot/signpost", alias="SIGNPOST_CONTACT_URL"
     )
+    # Each running poll uses one of the database pool's ten connections at a time: four
+    # leave six for commands, the dispatcher and health checks (see bot.runtime).
+    max_concurrent_polls: int = Field(4, alias="SIGNPOST_MAX_CONCURRENT_POLLS", ge=1, le=64)
 
     @field_validator("database_url")
     @classmethod

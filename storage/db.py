@@ -3,6 +3,10 @@
 ``Database`` owns the async engine. SQLite gets WAL, foreign keys and a busy timeout on every
 connection; PostgreSQL is used as is. Migrations run through Alembic on a connection we hand
 it, so that upgrading works inside an already running event loop.
+
+On PostgreSQL a ``Database`` uses ``pool_size + max_overflow`` pooled connections at most
+(``capacity``), plus one more of its own for advisory locks (``storage.locks``): a lock is
+held for minutes, so it must not sit in the pool that commands and writes queue for.
 """
 
 from __future__ import annotations
@@ -19,7 +23,20 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from storage.locks import SessionLocks
+
 ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+POOL_SIZE = 5
+MAX_OVERFLOW = 5
+# The lock session asks the server to probe an idle link after 10 s, every 5 s, and to give
+# up after 3 unanswered probes: a replica cut off silently loses its locks in about 25 s.
+LOCK_SESSION_SETTINGS = {
+    "application_name": "signpost-locks",
+    "tcp_keepalives_idle": "10",
+    "tcp_keepalives_interval": "5",
+    "tcp_keepalives_count": "3",
+}
+LOCK_CONNECT_SECONDS = 5.0
 
 
 def async_url(url: str | URL) -> URL:
@@ -40,7 +57,24 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def create_engine(url: str | URL, *, echo: bool = False, schema: str | None = None) -> AsyncEngine:
+def _server_settings(schema: str | None) -> dict[str, str]:
+    # asyncpg reuses prepared statements, and after five runs PostgreSQL may switch a query
+    # to a generic plan; for full-text search that plan guesses 500 hits for any tsquery and
+    # rechecks tens of thousands of rows. Custom plans keep the planner's estimates real.
+    settings = {"plan_cache_mode": "force_custom_plan"}
+    if schema:
+        settings["search_path"] = schema
+    return settings
+
+
+def create_engine(
+    url: str | URL,
+    *,
+    echo: bool = False,
+    schema: str | None = None,
+    pool_size: int = POOL_SIZE,
+    max_overflow: int = MAX_OVERFLOW,
+) -> AsyncEngine:
     """An async engine with the connection settings each backend needs.
 
     ``schema`` (PostgreSQL only) sets the search path, so that tests and side-by-side
@@ -58,15 +92,20 @@ def create_engine(url: str | URL, *, echo: bool = False, schema: str | None = No
         engine = create_async_engine(target, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    kwargs.update(pool_pre_ping=True, pool_size=5, max_overflow=5)
-    # asyncpg reuses prepared statements, and after five runs PostgreSQL may switch a query
-    # to a generic plan; for full-text search that plan guesses 500 hits for any tsquery and
-    # rechecks tens of thousands of rows. Custom plans keep the planner's estimates real.
-    server_settings = {"plan_cache_mode": "force_custom_plan"}
-    if schema:
-        server_settings["search_path"] = schema
-    kwargs["connect_args"] = {"server_settings": server_settings}
+    kwargs.update(pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
+    kwargs["connect_args"] = {"server_settings": _server_settings(schema)}
     return create_async_engine(target, **kwargs)
+
+
+def create_lock_engine(url: str | URL, *, schema: str | None = None) -> AsyncEngine:
+    """The engine behind ``storage.locks.SessionLocks``: PostgreSQL, no pool (its one session
+    is opened and closed by hand), a connect deadline, and server-side keepalives."""
+    server_settings = _server_settings(schema) | LOCK_SESSION_SETTINGS
+    return create_async_engine(
+        async_url(url),
+        poolclass=NullPool,
+        connect_args={"server_settings": server_settings, "timeout": LOCK_CONNECT_SECONDS},
+    )
 
 
 # Full-text search objects are made by hand in migrations and are not in the models.
@@ -105,11 +144,24 @@ def _current(connection: Connection) -> str | None:
 class Database:
     """The engine and a session factory; storage modules build on this, nothing else does."""
 
-    def __init__(self, url: str | URL, *, echo: bool = False, schema: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str | URL,
+        *,
+        echo: bool = False,
+        schema: str | None = None,
+        pool_size: int = POOL_SIZE,
+        max_overflow: int = MAX_OVERFLOW,
+    ) -> None:
         self.url = async_url(url)
         self.schema = schema
-        self.engine = create_engine(self.url, echo=echo, schema=schema)
+        self.engine = create_engine(
+            self.url, echo=echo, schema=schema, pool_size=pool_size, max_overflow=max_overflow
+        )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite needs no lock session (one process by design): it is never opened there.
+        self.locks = SessionLocks(lambda: create_lock_engine(self.url, schema=schema), schema)
+        self.capacity = pool_size + max_overflow if self.dialect == "postgresql" else None
 
     @property
     def dialect(self) -> str:
@@ -142,4 +194,5 @@ class Database:
         return True
 
     async def dispose(self) -> None:
+        await self.locks.close()
         await self.engine.dispose()

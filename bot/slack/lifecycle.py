@@ -7,7 +7,11 @@ every request's signature and its five-minute replay window checked by bolt.
 
 Slack delivers each Socket Mode event to one of the app's open sockets, so with several
 replicas only one should hold the socket: the one that takes the ``leader:slack`` lock.
-The others retry every ten seconds and take over when the leader goes away. Sending
+The others retry every ten seconds and take over when the leader goes away. The leader
+confirms its lock every second and closes the socket the moment it cannot (its database link
+broke, and PostgreSQL may already have handed the lock on), then asks again like a follower.
+No grace before connecting, unlike Telegram: Slack accepts several sockets per app and
+gives each event to one of them, so a moment with two open costs nothing. Sending
 (the dispatcher's ``SlackChannel``) works on every replica regardless: it only needs the
 Web API. ``runtime.connected["slack"]`` is True while this replica receives Slack requests.
 
@@ -34,7 +38,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.settings import Settings, SettingsError
 from bot.slack.channel import SlackChannel
 from bot.slack.handlers import SlackHandlers
-from storage.locks import hold
+from storage.locks import Held, hold
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -56,6 +60,7 @@ EVENTS_PATH = "/slack/events"
 HTTP_HOST = "0.0.0.0"  # noqa: S104 — Slack must reach it; put a TLS proxy in front
 LEADER_LOCK = "leader:slack"
 LEADER_RETRY_SECONDS = 10.0
+LEADER_CONFIRM_SECONDS = 1.0
 API_TIMEOUT_SECONDS = 15
 # bolt logs a refused request's whole body (response_url included) at INFO: keep it quiet
 # and log one line of our own instead.
@@ -136,7 +141,8 @@ async def start_http(runtime: Runtime, app: AsyncApp, port: int) -> Callable[[],
     return stop
 
 
-Lock = Callable[[object, str], AbstractAsyncContextManager[bool]]
+# ``storage.locks.hold`` or a stand-in; a plain bool answer cannot be re-checked and stands.
+Lock = Callable[[object, str], AbstractAsyncContextManager[Held | bool]]
 
 
 class SocketLeader:
@@ -150,12 +156,14 @@ class SocketLeader:
         on_change: Callable[[bool], None] = lambda up: None,
         lock: Lock = hold,
         retry: float = LEADER_RETRY_SECONDS,
+        check_every: float | None = None,
     ) -> None:
         self.database = database
         self.connect = connect
         self.on_change = on_change
         self.lock = lock
         self.retry = retry
+        self.check_every = check_every or min(LEADER_CONFIRM_SECONDS, retry)
         self.stopping = asyncio.Event()
         self.leading = False
 
@@ -165,7 +173,7 @@ class SocketLeader:
             try:
                 async with self.lock(self.database, LEADER_LOCK) as mine:
                     if mine:
-                        await self._lead()
+                        await self._lead(mine)
                     else:
                         log.debug("another replica holds the Slack socket")
             except SlackApiError as error:
@@ -177,16 +185,27 @@ class SocketLeader:
                 )
             except Exception as error:  # the database or the network had a moment
                 log.warning("Slack Socket Mode: %s; retrying", type(error).__name__)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stopping.wait(), self.retry)
+            await self._stopped_within(self.retry)
 
-    async def _lead(self) -> None:
+    async def _stopped_within(self, seconds: float) -> bool:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stopping.wait(), seconds)
+        return self.stopping.is_set()
+
+    async def _lead(self, mine: Held | bool) -> None:
         close = await self.connect()
         self.leading = True
         self.on_change(True)
         log.info("Slack: connected in Socket Mode (this replica holds %s)", LEADER_LOCK)
         try:
-            await self.stopping.wait()
+            while not await self._stopped_within(self.check_every):
+                if isinstance(mine, Held) and not await mine.confirm():
+                    log.warning(
+                        "Slack: cannot confirm the %s lock (database link lost?); closing the "
+                        "socket and asking for the lock again",
+                        LEADER_LOCK,
+                    )
+                    break
         finally:
             self.leading = False
             self.on_change(False)

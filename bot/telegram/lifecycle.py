@@ -7,7 +7,14 @@ initializes it (getMe), starts it, sets the command menu from the core's HELP, a
 
 * long polling, on one replica only: the holder of the ``leader:telegram`` advisory lock
   (PostgreSQL frees a dead session's locks; on SQLite, one process by design, it is always
-  granted). The others try again every 10 s, so a survivor takes over well within 30 s;
+  granted). The others try again every 10 s, so a survivor takes over well within 30 s.
+  Two pollers at once make Telegram answer both with 409 Conflict, so leadership is checked
+  from both ends: the leader confirms its lock every ``CONFIRM_SECONDS`` and stops polling
+  the moment it cannot (its database link broke: PostgreSQL may have given the lock to
+  another replica already), then asks for the lock again like any follower; and a new leader
+  waits ``takeover_grace`` (one confirm interval, one confirm deadline and a margin for PTB's
+  last getUpdates, 3 s) before its first long poll, by which time a leader that was cut off
+  has noticed and stopped;
 * a webhook when TELEGRAM_WEBHOOK_URL is set: every replica serves it on TELEGRAM_WEBHOOK_PORT
   and answers 403, handling nothing, to a request without the ``secret_token`` given to
   setWebhook (TELEGRAM_WEBHOOK_SECRET, required). A small aiohttp server, not
@@ -48,7 +55,7 @@ from bot.core.commands import HELP
 from bot.settings import Settings
 from bot.telegram.channel import SendLimits, TelegramChannel
 from bot.telegram.updates import TelegramUpdates
-from storage.locks import hold
+from storage.locks import Held, hold
 
 __all__ = [
     "ChatOrderedProcessor",
@@ -62,6 +69,9 @@ log = logging.getLogger("signpost.telegram")
 
 LEADER_LOCK = "leader:telegram"
 RETRY_SECONDS = 10.0
+CONFIRM_SECONDS = 1.0  # the leader asks "is the lock still mine?" this often
+CONFIRM_TIMEOUT = 1.5  # and takes no answer within this long for "no"
+STOP_MARGIN = 0.5  # PTB's stop: cancel the long poll, one getUpdates with timeout 0
 ADMIN_CACHE_SECONDS = 60.0
 STOP_SECONDS = 4.0
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
@@ -125,11 +135,16 @@ class TelegramTransport(TelegramUpdates):
         *,
         send_limits: SendLimits | None = None,
         retry_seconds: float = RETRY_SECONDS,
+        confirm_seconds: float | None = None,
     ) -> None:
         self.runtime = runtime
         self.application = application
         self.channel = TelegramChannel(application.bot, send_limits=send_limits)
         self.retry_seconds = retry_seconds
+        # Tests retry fast; the checks scale down with them so a takeover stays quick.
+        self.confirm_seconds = confirm_seconds or min(CONFIRM_SECONDS, retry_seconds)
+        self.confirm_timeout = min(CONFIRM_TIMEOUT, max(0.5, 2 * self.confirm_seconds))
+        self.takeover_grace = self.confirm_seconds + self.confirm_timeout + STOP_MARGIN
         self.admin_cache_seconds = ADMIN_CACHE_SECONDS
         self.leading = False
         self._token = application.bot.token
@@ -213,33 +228,52 @@ class TelegramTransport(TelegramUpdates):
             log.exception("Telegram stopped receiving updates")
 
     async def _lead(self) -> None:
-        """Long-poll while holding the leader lock; until then ask for it every few seconds."""
+        """Long-poll while holding the leader lock; until then, and after losing it, ask for
+        it every few seconds."""
         while not self._stopping.is_set():
             try:
                 async with hold(self.runtime.store.database, LEADER_LOCK) as mine:
                     if mine:
-                        await self._poll()
-                        return
+                        await self._poll(mine)
             except Exception as error:  # the database or Telegram had a moment: ask again
                 log.warning("Telegram polling stopped (%s); trying again", self._scrub(str(error)))
             if await self._wait(self.retry_seconds):
                 return
 
-    async def _poll(self) -> None:
+    async def _poll(self, mine: Held) -> None:
+        """Long-poll until stopping or until the lock can no longer be confirmed."""
+        # A leader cut off from the database stops within a confirm interval and deadline:
+        # start only after that, so Telegram never sees its long poll and ours together.
+        if await self._wait(self.takeover_grace) or not await self._confirm(mine):
+            return
         updater = self.application.updater
         assert updater is not None
         await updater.start_polling(allowed_updates=ALLOWED_UPDATES, error_callback=self._failed)
         self.leading = True
         log.info("Telegram: this replica receives updates (long polling)")
         try:
-            while not await self._wait(self.retry_seconds):
+            while not await self._wait(self.confirm_seconds):
+                if not await self._confirm(mine):
+                    break
                 failed = self._polling_failed_at
                 quiet = failed is None or time.monotonic() - failed >= self.retry_seconds
                 self.runtime.connected["telegram"] = quiet
         finally:
-            self.leading = False
-            if updater.running:
-                await updater.stop()
+            try:
+                if updater.running:
+                    await updater.stop()
+            finally:
+                self.leading = False  # only once the last getUpdates is over
+
+    async def _confirm(self, mine: Held) -> bool:
+        if await mine.confirm(self.confirm_timeout):
+            return True
+        log.warning(
+            "Telegram: cannot confirm the %s lock (database link lost?); stopping receiving "
+            "updates and asking for the lock again",
+            LEADER_LOCK,
+        )
+        return False
 
     def _failed(self, error: TelegramError) -> None:
         """PTB retries polling by itself; note the failure for health, without a traceback."""
@@ -315,7 +349,11 @@ class TelegramTransport(TelegramUpdates):
 
 
 async def start_telegram(
-    runtime: Any, *, send_limits: SendLimits | None = None, retry_seconds: float = RETRY_SECONDS
+    runtime: Any,
+    *,
+    send_limits: SendLimits | None = None,
+    retry_seconds: float = RETRY_SECONDS,
+    confirm_seconds: float | None = None,
 ) -> Callable[[], Awaitable[None]]:
     """Start the transport (see the module docstring); returns its stop function."""
     settings: Settings = runtime.settings
@@ -327,7 +365,11 @@ async def start_telegram(
             "updates that anyone could forge"
         )
     transport = TelegramTransport(
-        runtime, build_application(settings), send_limits=send_limits, retry_seconds=retry_seconds
+        runtime,
+        build_application(settings),
+        send_limits=send_limits,
+        retry_seconds=retry_seconds,
+        confirm_seconds=confirm_seconds,
     )
     await transport.start()
     return transport.stop
