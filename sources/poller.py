@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from bot.clock import Clock
 from bot.core.model import Opportunity
-from sources.base import Source, SourceError
+from sources.base import FetchError, Source, SourceError
 from sources.harvest import PageFetcher, harvest_source
 from storage.store import Store
 
@@ -99,15 +99,22 @@ async def poll_source(
     max_pages: int | None = None,
     max_details: int = DEFAULT_MAX_DETAILS,
     rng: random.Random | None = None,
+    deadline: float | None = None,
 ) -> PollReport:
-    """Poll one source and record the outcome on it. Never raises (except cancellation)."""
+    """Poll one source and record the outcome on it. Never raises (except cancellation).
+
+    Fetching and parsing end by ``deadline`` seconds (the source's ``poll_deadline_seconds``
+    unless given); past it the poll is a failure like any other. Ingest is not under the
+    deadline: it is our own database, and cutting a transaction short would only waste it.
+    """
     rng = rng or random.Random()
     started = time.perf_counter()
     report = PollReport(source=source.name, outcome="failed")
     interval = timedelta(minutes=source.config.interval_minutes)
     try:
         pages = max_pages or source.config.max_pages
-        harvest = await harvest_source(source, fetcher, store, pages, max_details)
+        limit = deadline or source.config.poll_deadline_seconds
+        harvest = await _harvest_by(limit, source, fetcher, store, pages, max_details)
         report.pages, report.items = harvest.pages, len(harvest.items)
         stats = None if harvest.not_modified else await ingest(source, harvest.items)
         now = clock.now()
@@ -138,6 +145,18 @@ async def poll_source(
         report.outcome, report.error = "failed", f"unexpected {type(exc).__name__}: {exc}"
         await _record_failure(source, store, clock, report, interval, started, rng)
     return report
+
+
+async def _harvest_by(limit: float, source: Source, *args):
+    """``harvest_source`` ended at ``limit`` seconds, with the error to record."""
+    timer = asyncio.timeout(limit)
+    try:
+        async with timer:
+            return await harvest_source(source, *args)
+    except TimeoutError as exc:
+        if not timer.expired():
+            raise
+        raise FetchError(f"poll deadline of {limit:g} s passed") from exc
 
 
 def _elapsed_ms(started: float) -> int:

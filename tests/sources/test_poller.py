@@ -5,6 +5,7 @@ Every test that takes ``store`` runs on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import re
@@ -141,7 +142,7 @@ async def site():
 async def fetcher():
     timeout = httpx.Timeout(0.3, connect=0.3)
     async with build_http_client("SignpostBot/test (+https://example.org)", timeout=timeout) as c:
-        yield Fetcher(c, min_gap=0.0, robots_ttl=0.0, sleep=Sleeps())
+        yield Fetcher(c, min_gap=0.0, robots_ttl=0.0, deadline=1.0, sleep=Sleeps())
 
 
 @pytest.fixture
@@ -198,6 +199,11 @@ FAILURES = {
     ),
     "304": Case(lambda s, _: None, "unchanged", None),
     "empty 200": Case(lambda s, _: s.serve("/a", b""), "failed", "empty response (HTTP 200) from"),
+    "trickling body": Case(
+        lambda s, _: s.trickle("/a", interval=0.1),  # each byte inside the 0.3 s read timeout
+        "failed",
+        "deadline of 1 s passed fetching {url}",
+    ),
     "10 MB body": Case(
         lambda s, _: s.huge("/a"), "failed", "response from {url} is larger than the 10 MB limit"
     ),
@@ -278,6 +284,44 @@ async def test_failure_is_recorded_on_its_source_and_the_other_source_still_deli
     assert await rows_of(store, "a") == 3
     assert (second.outcome, second.new, second.items) == ("ok", 2, 2)
     assert await rows_of(store, "b") == 2
+
+
+async def test_a_trickling_site_gives_back_the_hosts_slot_by_its_deadline(store, site, clock):
+    """One slot per host: the healthy source of the same host gets it once the deadline of
+    the trickling request passes, and both outcomes are recorded."""
+    site.trickle("/a", interval=0.1)
+    site.serve("/b", listing(10, 11))
+    timeout = httpx.Timeout(0.3, connect=0.3)
+    async with build_http_client("SignpostBot/test", timeout=timeout) as client:
+        fetcher = Fetcher(client, per_host=1, min_gap=0.0, deadline=1.0, sleep=Sleeps())
+        async with asyncio.timeout(20):  # today's code would wait here for ever
+            first, second = await poll_many(
+                [make_source("a", site.url("/a")), make_source("b", site.url("/b"))],
+                fetcher=fetcher,
+                store=store,
+                clock=clock,
+                ingest=StoreIngest(store, clock),
+            )
+    assert first.outcome == "failed"
+    assert first.error == f"deadline of 1 s passed fetching {site.url('/a')}"
+    assert (await health_of(store, "a")).last_error == first.error
+    assert (second.outcome, second.new) == ("ok", 2)
+    assert len(site.hits("/a")) == 1  # a deadline is not retried: the site would trickle again
+
+
+async def test_a_poll_ends_by_its_deadline_and_the_failure_is_recorded(store, site, poll):
+    for n in range(1, 30):  # each page in time for the fetch deadline, the poll too slow
+        site.route(f"/p{n}", Route(body=listing(n, next_url=f"/p{n + 1}").encode(), delay=0.1))
+    source = make_source("a", site.url("/p1"))
+    source.config.max_pages = 30
+    source.config.poll_deadline_seconds = 0.5
+    async with asyncio.timeout(20):
+        report = await poll(source)
+    assert (report.outcome, report.error) == ("failed", "poll deadline of 0.5 s passed")
+    health = await health_of(store, "a")
+    assert (health.last_error, health.consecutive_failures) == (report.error, 1)
+    assert await rows_of(store, "a") == 0
+    assert len([r for r in site.requests if r.path.startswith("/p")]) < 10
 
 
 # ---------------------------------------------------------------- ordering and state
