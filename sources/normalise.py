@@ -7,11 +7,14 @@ written on UK sites are UK local time; they become aware datetimes in Europe/Lon
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import html
 import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
@@ -165,6 +168,12 @@ _UP_TO = re.compile(r"\b(up\s+to|maximum(?:\s+of)?|max\.?|no\s+more\s+than|until
 _AT_LEAST = re.compile(r"\b(at\s+least|minimum(?:\s+of)?|min\.?|from)\s*:?\s*£", re.I)
 
 
+# More than any UK grant or fund: a larger figure is a typo, a trap or a misread, and is
+# dropped as unknown rather than shown (or stored past a database integer).
+MAX_PLAUSIBLE_PENCE = 1_000_000_000 * 100
+_MAX_DIGITS = 16  # "£" then 400 nines is no sum; Decimal would take it, but why work it out
+
+
 @dataclass(frozen=True, slots=True)
 class MoneyRange:
     """An amount or a range in pence; a single figure has ``low == high``."""
@@ -173,10 +182,25 @@ class MoneyRange:
     high: int | None
 
 
-def _pence(match: re.Match[str]) -> int:
-    number = float(match["number"].replace(",", ""))
+def plausible_pence(value: Any) -> int | None:
+    """``value`` when it is a whole number of pence within a plausible grant, else None."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if 0 <= value <= MAX_PLAUSIBLE_PENCE else None
+
+
+def _pence(match: re.Match[str]) -> int | None:
+    """The sum in pence; None for one past ``MAX_PLAUSIBLE_PENCE``. Decimal, not float:
+    a float of 400 nines is infinity, and rounding infinity raises."""
+    digits = match["number"].replace(",", "")
+    if len(digits.partition(".")[0]) > _MAX_DIGITS:
+        return None
+    try:
+        number = Decimal(digits)
+    except InvalidOperation:
+        return None
     unit = (match["unit"] or "").lower()
-    return round(number * _UNITS.get(unit, 1) * 100)
+    return plausible_pence(int((number * _UNITS.get(unit, 1) * 100).to_integral_value()))
 
 
 def parse_money(text: str | None) -> MoneyRange | None:
@@ -184,10 +208,9 @@ def parse_money(text: str | None) -> MoneyRange | None:
     if not text:
         return None
     text = html.unescape(text).replace("\xa0", " ")
-    amounts = list(_AMOUNT.finditer(text))
-    if not amounts:
+    values = [pence for m in _AMOUNT.finditer(text) if (pence := _pence(m)) is not None]
+    if not values:
         return None
-    values = [_pence(m) for m in amounts]
     if len(values) >= 2:
         return MoneyRange(min(values[:2]), max(values[:2]))
     if _UP_TO.search(text):
@@ -293,7 +316,52 @@ def clean_text(text: str | None) -> str:
     """Collapse whitespace and entities in text taken from a page."""
     if not text:
         return ""
-    return " ".join(html.unescape(text).replace("\xa0", " ").split())
+    return " ".join(scrub_text(html.unescape(text)).replace("\xa0", " ").split())
+
+
+# ---------------------------------------------------------------- hostile text
+# NUL (PostgreSQL refuses it in text and JSON) and lone surrogates (no encoder takes them).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));?")
+
+
+def scrub_text(text: str) -> str:
+    """``text`` without the characters no database or encoder takes."""
+    return _UNSTORABLE.sub("", text)
+
+
+def _safe_ref(match: re.Match[bytes]) -> bytes:
+    code = int(match[1], 16) if match[1] is not None else int(match[2])
+    if code == 0 or 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
+        return b"&#xFFFD;"
+    return match[0]
+
+
+def scrub_markup(body: bytes) -> bytes:
+    """Markup whose character references to NUL, surrogates or past U+10FFFF read as U+FFFD,
+    as HTML5 says: feedparser raises on ``&#xD800;`` and so loses the whole feed."""
+    return _CHAR_REF.sub(_safe_ref, body) if b"&#" in body else body
+
+
+def _scrubbed(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub_text(value)
+    if isinstance(value, list):
+        return [_scrubbed(entry) for entry in value]
+    if isinstance(value, dict):
+        return {_scrubbed(key): _scrubbed(entry) for key, entry in value.items()}
+    return value
+
+
+def scrub_item(item: Any) -> None:
+    """Make a parsed item storable whatever its source did: every text (lists and ``extra``
+    included) without NUL or lone surrogates, every amount plausible or unknown."""
+    for name in (field.name for field in dataclasses.fields(item)):
+        value = getattr(item, name)
+        if name.endswith("_pence"):
+            setattr(item, name, plausible_pence(value))
+        elif isinstance(value, str | list | dict):
+            setattr(item, name, _scrubbed(value))
 
 
 # ---------------------------------------------------------------- text of a page

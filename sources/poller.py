@@ -56,6 +56,14 @@ class IngestStats:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    skipped: int = 0  # items that could not be stored; their siblings were
+    first_error: str | None = None
+
+    def skip(self, external_id: str, error: Exception) -> None:
+        """Count an item left out, keeping the first reason for the source's report."""
+        self.skipped += 1
+        if self.first_error is None:
+            self.first_error = f"item {external_id!r}: {type(error).__name__}: {error}"[:500]
 
 
 Ingest = Callable[[Source, list[Opportunity]], Awaitable[IngestStats]]
@@ -70,6 +78,7 @@ class PollReport:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    skipped: int = 0
     items: int = 0
     pages: int = 0
     error: str | None = None
@@ -137,6 +146,9 @@ async def poll_source(
             report.outcome = "ok"
             report.new, report.updated, report.unchanged = stats.new, stats.updated, stats.unchanged
             report.error = health.last_error if health.markup_suspect else None
+            report.skipped = stats.skipped
+            if stats.skipped and report.error is None:
+                report.error = f"{stats.skipped} items skipped; first: {stats.first_error}"
     except SourceError as exc:
         report.outcome, report.error = "failed", str(exc) or type(exc).__name__
         await _record_failure(source, store, clock, report, interval, started, rng)

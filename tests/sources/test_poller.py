@@ -9,6 +9,8 @@ import asyncio
 import logging
 import random
 import re
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,6 +23,7 @@ from sqlalchemy import event, func, select
 
 from bot.clock import FrozenClock
 from bot.core.model import Opportunity
+from sources import harvest
 from sources.base import ParseError, ParseResult, Source, SourceConfig
 from sources.http import Fetcher, build_http_client
 from sources.poller import IngestStats, due, poll_many, poll_source, retry_delay
@@ -488,3 +491,99 @@ async def test_unreachable_host_fails_without_touching_other_sources(store, fetc
     [report] = await poll_many([source], fetcher=fetcher, store=store, clock=clock, ingest=ingest)
     assert report.outcome == "failed"
     assert ingest.calls == []
+
+
+# ---------------------------------------------------------------- poisoned items
+POISONED_CARDS = {
+    "overflow": "up to £" + "9" * 400,
+    "past-bigint": "£99,999,999,999,999,999,999",
+    "surrogate": "£5,000",
+    "nul": "£6,000",
+    "healthy": "£25,000 - £50,000",
+}
+
+
+def poisoned_listing() -> str:
+    titles = {"surrogate": "Call &#xD800;three", "nul": "Call &#0;four\x00"}
+    cards = "".join(
+        f"<div class='card'><h3><a href='/c/{key}'>{titles.get(key, 'Call ' + key)}</a></h3>"
+        f"<span class='amount'>{amount}</span></div>"
+        for key, amount in POISONED_CARDS.items()
+    )
+    return f"<html><body>{cards}</body></html>"
+
+
+async def test_poisoned_items_cost_their_bad_parts_and_the_siblings_are_stored(
+    store, site, poll, clock
+):
+    """Each of these failed the whole source: float overflow, an amount past the database
+    integer, a lone surrogate and a NUL (PostgreSQL refuses it)."""
+    from bot.core.pipeline import Ingestor, Vocabulary
+    from sources.html import HtmlListingSource
+    from sources.normalise import canonical_url
+
+    site.serve("/cards", poisoned_listing())
+    options = {"item": "div.card", "title": "h3", "link": "h3 a", "amount": ".amount"}
+    config = SourceConfig(name="cards", type="html", url=site.url("/cards"), options=options)
+    report = await poll(HtmlListingSource(config), ingest=Ingestor(store, clock, Vocabulary.load()))
+    assert (report.outcome, report.new, report.skipped, report.error) == ("ok", 5, 0, None)
+    async with store.unit() as unit:
+        stored = {
+            key: await unit.opportunities.find("cards", canonical_url(site.url(f"/c/{key}")))
+            for key in POISONED_CARDS
+        }
+    assert stored["overflow"].award_max_pence is None
+    assert stored["past-bigint"].award_max_pence is None
+    assert "\x00" not in stored["nul"].title and "\ud800" not in stored["surrogate"].title
+    assert (stored["healthy"].award_min_pence, stored["healthy"].award_max_pence) == (
+        2_500_000,
+        5_000_000,
+    )
+
+
+# ---------------------------------------------------------------- parsing off the loop
+class ThreadNotingSource(ListSource):
+    """Notes the thread each parse runs in, and sleeps in it when asked to."""
+
+    def __init__(self, config: SourceConfig) -> None:
+        super().__init__(config)
+        self.threads: list[str] = []
+
+    def parse(self, body: bytes, url: str) -> ParseResult:
+        self.threads.append(threading.current_thread().name)
+        time.sleep(self.config.options.get("sleep", 0))
+        return super().parse(body, url)
+
+
+async def test_pages_are_parsed_in_a_worker_thread_not_on_the_event_loop(site, poll):
+    site.serve("/a", listing(1, 2))
+    source = ThreadNotingSource(SourceConfig(name="a", type="test-list", url=site.url("/a")))
+    assert (await poll(source)).new == 2
+    assert source.threads and all(n.startswith("signpost-parse") for n in source.threads)
+
+
+async def test_a_parse_past_its_budget_fails_the_poll(store, site, poll, monkeypatch):
+    monkeypatch.setattr(harvest, "PARSE_BUDGET", 0.1)
+    site.serve("/a", listing(1, 2))
+    config = SourceConfig(name="a", type="test-list", url=site.url("/a"), options={"sleep": 0.5})
+    report = await poll(ThreadNotingSource(config))
+    assert report.outcome == "failed"
+    where = site.url("/a")
+    assert report.error == f"markup may have changed: parsing took longer than 0.1 s (at {where})"
+    assert (await health_of(store, "a")).last_error == report.error
+
+
+async def test_items_past_the_page_and_source_caps_are_left_out_and_logged(
+    store, site, poll, caplog
+):
+    site.serve("/p1", listing(*range(1, 11), next_url="/p2"))
+    site.serve("/p2", listing(*range(11, 21), next_url="/p3"))
+    site.serve("/p3", listing(*range(21, 31)))
+    source = make_source("a", site.url("/p1"))
+    source.config.max_items_per_page, source.config.max_items = 4, 6
+    with caplog.at_level(logging.WARNING, logger="sources.harvest"):
+        report = await poll(source)
+    assert (report.outcome, report.items, report.new) == ("ok", 6, 6)
+    assert f"a: 10 items on {site.url('/p1')}; keeping 4" in caplog.text
+    assert f"a: 10 items on {site.url('/p2')}; keeping 2" in caplog.text
+    assert site.hits("/p3") == []
