@@ -6,10 +6,7 @@ recorded on the source, when it is polled next) while the walk over pages sits h
 here writes: the validators seen are handed back in the ``Harvest`` for the poller to save
 once ingest has returned.
 
-Parsing runs in a small pool of worker threads, never on the event loop: a 100,000-event
-calendar takes seconds of CPU, and commands, the dispatcher and ``/healthz`` must not wait
-for it. A parse past ``PARSE_BUDGET`` seconds fails the poll (the thread cannot be stopped;
-its result is dropped, and the pool's size bounds how many such parses can run). Items past
+Parsing runs in worker processes, never on the event loop (``sources.parsing``). Items past
 the source's ``max_items_per_page`` and ``max_items`` are left out, and the log says how many.
 """
 
@@ -18,24 +15,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import Protocol
 from urllib.parse import urldefrag, urljoin
 
 from bot.core.model import Opportunity
 from sources.base import FetchError, FetchResult, ParseError, ParseResult, Source, SourceError
+from sources.parsing import ParseLimitError, parse_detail, parse_page
 from storage.store import Store
 
 __all__ = ["Harvest", "PageFetcher", "harvest_source"]
 
 logger = logging.getLogger(__name__)
-
-PARSE_BUDGET = 60.0  # seconds of one page's parse; 10 MB of the worst markup fits in it
-PARSE_WORKERS = 2  # parsing is CPU-bound and holds the GIL for most of it: more gain nothing
-_pool: ThreadPoolExecutor | None = None
-T = TypeVar("T")
 
 
 class PageFetcher(Protocol):
@@ -68,35 +59,26 @@ def _raise_for(page: FetchResult) -> None:
         raise FetchError(f"empty response (HTTP {page.status}) from {page.url}")
 
 
-async def off_loop(work: Callable[..., T], *args, budget: float | None = None) -> T:
-    """``work(*args)`` in a parse worker thread, ended (as a ``ParseError``) past ``budget``
-    (``PARSE_BUDGET`` unless given)."""
-    global _pool
-    budget = budget or PARSE_BUDGET
-    if _pool is None:
-        _pool = ThreadPoolExecutor(PARSE_WORKERS, thread_name_prefix="signpost-parse")
-    future = asyncio.get_running_loop().run_in_executor(_pool, work, *args)
+async def _parse(source: Source, page: FetchResult) -> tuple[ParseResult, int]:
     try:
-        return await asyncio.wait_for(future, budget)
-    except TimeoutError:
-        raise ParseError(f"parsing took longer than {budget:g} s") from None
-
-
-async def _parse(source: Source, page: FetchResult) -> ParseResult:
-    try:
-        return await off_loop(source.parse, page.body, page.url)
+        return await parse_page(source, page.body, page.url)
+    except ParseLimitError as exc:
+        raise ParseLimitError(f"{exc} (at {page.url})") from None
     except ParseError as exc:
         raise ParseError(f"markup may have changed: {exc} (at {page.url})") from exc
 
 
-def _capped(source: Source, page: str, items: list[Opportunity], room: int) -> list[Opportunity]:
-    """At most the page's and the source's share of ``items``, saying when some are left out."""
+def _capped(
+    source: Source, page: str, items: list[Opportunity], found: int, room: int
+) -> list[Opportunity]:
+    """At most the page's (already applied by the worker) and the source's share of the
+    ``found`` items, saying when some are left out."""
     cap = min(source.config.max_items_per_page, max(room, 0))
-    if len(items) > cap:
+    if found > cap:
         logger.warning(
             "%s: %d items on %s; keeping %d (max_items_per_page %d, max_items %d)",
             source.name,
-            len(items),
+            found,
             page,
             cap,
             source.config.max_items_per_page,
@@ -155,9 +137,9 @@ async def harvest_source(
         harvest.pages += 1
         if page.url in harvest.known:
             harvest.validators[page.url] = (page.etag, page.last_modified)
-        parsed = await _parse(source, page)
+        parsed, found = await _parse(source, page)
         room = source.config.max_items - len(harvest.items)
-        harvest.items.extend(_capped(source, page.url, parsed.items, room))
+        harvest.items.extend(_capped(source, page.url, parsed.items, found, room))
         if len(harvest.items) >= source.config.max_items:
             todo.clear()  # the source's share is full: its next pages would be dropped
             break
@@ -191,9 +173,9 @@ async def _enrich(
     for index, page in zip(wanted, pages, strict=True):
         _raise_for(page)
         try:
-            enriched, *extra = await off_loop(
-                source.detail_items, page.body, page.url, items[index]
-            )
+            enriched, *extra = await parse_detail(source, page.body, page.url, items[index])
+        except ParseLimitError as exc:
+            raise ParseLimitError(f"{exc} (at {page.url})") from None
         except ParseError as exc:
             raise ParseError(f"markup may have changed: {exc} (at {page.url})") from exc
         items[index] = enriched

@@ -35,9 +35,9 @@ from sources.normalise import (
     infer_kind,
     parse_money,
     parse_uk_date,
-    scrub_markup,
     trim_text,
 )
+from sources.scrub import scrub_markup
 
 log = logging.getLogger(__name__)
 

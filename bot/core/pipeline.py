@@ -8,6 +8,7 @@ lose an alert nor queue one twice.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Iterable
@@ -24,13 +25,15 @@ from bot.core.model import Opportunity
 from bot.core.tagging import enrich
 from bot.core.taxonomy import Taxonomy
 from sources.base import Source
-from sources.normalise import derive_status, scrub_item
+from sources.normalise import derive_status
 from sources.poller import IngestStats
+from sources.scrub import scrub_item
 from storage.store import Store, Unit
 
 log = logging.getLogger("signpost.pipeline")
 
 URGENT_WITHIN = timedelta(days=7)
+PREPARE_BATCH = 50  # items tagged between two turns of the event loop (a few ms of CPU)
 
 
 @dataclass(slots=True)
@@ -132,12 +135,14 @@ class Ingestor:
         stats = IngestStats()
         now = self.clock.now()
         prepared = []
-        for item in items:
+        for count, item in enumerate(items, 1):
             try:
                 scrub_item(item)
                 prepared.append((item, prepare(item, source, self.vocabulary, self.clock)))
             except Exception as exc:  # one bad item must not cost its siblings
                 stats.skip(item.external_id, exc)
+            if count % PREPARE_BATCH == 0:
+                await asyncio.sleep(0)  # tagging is CPU on the loop: let commands in between
         async with self.store.unit() as unit:
             index = await self.index(unit)
             await _open_transaction(unit)
