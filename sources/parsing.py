@@ -1,10 +1,11 @@
 """Parsing away from the event loop: worker processes, a time budget, the page's item cap.
 
 A 100,000-event calendar costs seconds of CPU and millions of objects. In a thread of the
-bot's own process it still stalls the loop for 300-700 ms at a time (the GIL, and the cyclic
+bot's own process it still stalled the loop for 300-700 ms at a time (the GIL, and the cyclic
 garbage collector walking all those objects), so pages are parsed in a small pool of worker
-processes. Commands, the dispatcher and ``/healthz`` keep their loop; the worker's memory
-is its own, given back when it is replaced (every ``_TASKS_PER_WORKER`` parses).
+processes (bench/parse_lag.py measures the loop's lag). Commands, the dispatcher and
+``/healthz`` keep their loop; the worker's memory is its own, given back when it is replaced
+(every ``_TASKS_PER_WORKER`` parses).
 
 - Past ``PARSE_BUDGET`` seconds a parse is a ``ParseError`` and the pool is replaced, which
   ends the runaway worker (a thread could not be stopped).
@@ -16,8 +17,10 @@ is its own, given back when it is replaced (every ``_TASKS_PER_WORKER`` parses).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
+import os
 import pickle
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -34,6 +37,8 @@ logger = logging.getLogger(__name__)
 PARSE_BUDGET = 60.0  # seconds for one page; 10 MB of the worst markup seen fits in it
 PARSE_WORKERS = 2  # the machine's cores: parsing is CPU-bound
 _TASKS_PER_WORKER = 50
+_NICENESS = 10
+_PRELOAD = ("bs4", "lxml.html", "feedparser", "icalendar", "sources.registry", "sources.ukri")
 T = TypeVar("T")
 
 
@@ -64,6 +69,13 @@ async def parse_detail(source: Source, body: bytes, url: str, item: Opportunity)
     return await _run(source, source.detail_items, body, url, item)
 
 
+def _background() -> None:
+    """In each worker: a lower CPU priority, so that on a busy machine the bot's own event
+    loop is scheduled ahead of the parse it is waiting for."""
+    with contextlib.suppress(OSError):
+        os.nice(_NICENESS)
+
+
 def _executor(source: Source) -> Executor:
     global _processes, _threads
     try:
@@ -73,9 +85,16 @@ def _executor(source: Source) -> Executor:
             _threads = ThreadPoolExecutor(PARSE_WORKERS, thread_name_prefix="signpost-parse")
         return _threads
     if _processes is None:
+        # A fork server, not fork (never fork a process running an event loop and threads)
+        # nor spawn (whose fork of this whole process, each time a worker is replaced, holds
+        # the GIL and so the loop): workers are forked from a small server that has the
+        # parsing libraries loaded already.
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(list(_PRELOAD))
         _processes = ProcessPoolExecutor(
             PARSE_WORKERS,
-            mp_context=multiprocessing.get_context("spawn"),  # never fork a running loop
+            mp_context=context,
+            initializer=_background,
             max_tasks_per_child=_TASKS_PER_WORKER,
         )
     return _processes
@@ -83,9 +102,11 @@ def _executor(source: Source) -> Executor:
 
 async def _run(source: Source, work: Callable[..., T], *args) -> T:
     executor = _executor(source)
-    future = asyncio.get_running_loop().run_in_executor(executor, work, *args)
+    # Submitted from a thread: a process pool starts (spawns) its workers inside ``submit``,
+    # which would otherwise hold the loop for the tens of milliseconds that takes.
+    submitted = await asyncio.to_thread(executor.submit, work, *args)
     try:
-        return await asyncio.wait_for(future, PARSE_BUDGET)
+        return await asyncio.wait_for(asyncio.wrap_future(submitted), PARSE_BUDGET)
     except TimeoutError:
         if executor is _processes:
             _replace_processes()
