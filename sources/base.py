@@ -46,6 +46,12 @@ class SourceConfig:
     funders: list[str] = field(default_factory=list)
     interval_minutes: int = 360
     max_pages: int = 5
+    # A hostile or broken site must not hold a poll (and the admin waiting on it) for ever,
+    # nor flood the database: the poll's fetching and parsing end by this deadline, and the
+    # items past these caps are left out (counted in the log).
+    poll_deadline_seconds: int = 300
+    max_items_per_page: int = 2000
+    max_items: int = 5000
     verified: bool = True
     enabled: bool = True
     view_of: str | None = None

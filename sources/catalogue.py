@@ -52,6 +52,9 @@ class SourceEntry(BaseModel):
     funders: list[str] = Field(default_factory=list)
     interval_minutes: int = Field(360, ge=5, le=7 * 24 * 60)
     max_pages: int = Field(5, ge=1, le=100)
+    poll_deadline_seconds: int = Field(300, ge=10, le=3600)
+    max_items_per_page: int = Field(2000, ge=1, le=100_000)
+    max_items: int = Field(5000, ge=1, le=100_000)
     verified: bool = True
     enabled: bool = True
     view_of: str | None = Field(None, pattern=_NAME_PATTERN)

@@ -18,6 +18,7 @@ __all__ = [
     "canonical_funder",
     "canonical_funders",
     "funder_matches",
+    "is_known_funder",
     "is_ukri_family",
 ]
 
@@ -47,6 +48,7 @@ _VARIANTS: dict[str, tuple[str, ...]] = {
     "Cancer Research UK": ("CRUK",),
     "MQ Mental Health Research": ("MQ",),
     "Department of Health and Social Care": ("DHSC",),
+    "Defra": ("Department for Environment, Food and Rural Affairs",),
 }
 
 # UKRI itself plus its nine councils: following "UKRI" means following all of them.
@@ -109,6 +111,11 @@ def canonical_funders(names: Iterable[str]) -> list[str]:
         if canonical:
             seen.setdefault(canonical, None)
     return list(seen)
+
+
+def is_known_funder(name: str) -> bool:
+    """True when ``name`` is one of the funders this module knows, however written."""
+    return any(_key(reading) in _ALIASES for reading in _readings(name))
 
 
 def is_ukri_family(name: str) -> bool:

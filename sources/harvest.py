@@ -5,6 +5,9 @@ Apart from ``sources.poller`` so that the poller reads as the poll's outcome (in
 recorded on the source, when it is polled next) while the walk over pages sits here. Nothing
 here writes: the validators seen are handed back in the ``Harvest`` for the poller to save
 once ingest has returned.
+
+Parsing runs in worker processes, never on the event loop (``sources.parsing``). Items past
+the source's ``max_items_per_page`` and ``max_items`` are left out, and the log says how many.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from urllib.parse import urldefrag, urljoin
 
 from bot.core.model import Opportunity
 from sources.base import FetchError, FetchResult, ParseError, ParseResult, Source, SourceError
+from sources.parsing import ParseLimitError, parse_detail, parse_page
 from storage.store import Store
 
 __all__ = ["Harvest", "PageFetcher", "harvest_source"]
@@ -55,11 +59,33 @@ def _raise_for(page: FetchResult) -> None:
         raise FetchError(f"empty response (HTTP {page.status}) from {page.url}")
 
 
-def _parse(source: Source, page: FetchResult) -> ParseResult:
+async def _parse(source: Source, page: FetchResult) -> tuple[ParseResult, int]:
     try:
-        return source.parse(page.body, page.url)
+        return await parse_page(source, page.body, page.url)
+    except ParseLimitError as exc:
+        raise ParseLimitError(f"{exc} (at {page.url})") from None
     except ParseError as exc:
         raise ParseError(f"markup may have changed: {exc} (at {page.url})") from exc
+
+
+def _capped(
+    source: Source, page: str, items: list[Opportunity], found: int, room: int
+) -> list[Opportunity]:
+    """At most the page's (already applied by the worker) and the source's share of the
+    ``found`` items, saying when some are left out."""
+    cap = min(source.config.max_items_per_page, max(room, 0))
+    if found > cap:
+        logger.warning(
+            "%s: %d items on %s; keeping %d (max_items_per_page %d, max_items %d)",
+            source.name,
+            found,
+            page,
+            cap,
+            source.config.max_items_per_page,
+            source.config.max_items,
+        )
+        return items[:cap]
+    return items
 
 
 async def _start_pages(
@@ -111,8 +137,12 @@ async def harvest_source(
         harvest.pages += 1
         if page.url in harvest.known:
             harvest.validators[page.url] = (page.etag, page.last_modified)
-        parsed = _parse(source, page)
-        harvest.items.extend(parsed.items)
+        parsed, found = await _parse(source, page)
+        room = source.config.max_items - len(harvest.items)
+        harvest.items.extend(_capped(source, page.url, parsed.items, found, room))
+        if len(harvest.items) >= source.config.max_items:
+            todo.clear()  # the source's share is full: its next pages would be dropped
+            break
         for link in parsed.next_urls:
             absolute = urldefrag(urljoin(page.url, link)).url
             if absolute not in seen:
@@ -143,7 +173,9 @@ async def _enrich(
     for index, page in zip(wanted, pages, strict=True):
         _raise_for(page)
         try:
-            enriched, *extra = source.detail_items(page.body, page.url, items[index])
+            enriched, *extra = await parse_detail(source, page.body, page.url, items[index])
+        except ParseLimitError as exc:
+            raise ParseLimitError(f"{exc} (at {page.url})") from None
         except ParseError as exc:
             raise ParseError(f"markup may have changed: {exc} (at {page.url})") from exc
         items[index] = enriched

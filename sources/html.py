@@ -120,10 +120,17 @@ class HtmlListingSource(Source):
         cards = soup.select(self.selectors["item"])
         if not cards:
             raise ParseError("item selector matched nothing: markup may have changed")
+        next_urls = self._next(soup, page_url, url)  # before the cards leave the page
+        # Innermost card first, each taken out of the page before its fields are looked
+        # for: a card's fields are then found in its own content, not in the cards nested
+        # in it, and a page of cards nested 8,000 deep is read in linear time rather than
+        # searching every nested card again for each of its ancestors.
+        found = []
+        for card in reversed(cards):
+            found.append(self._item(card.extract(), page_url))
         items: list[Opportunity] = []
         seen: set[str] = set()
-        for card in cards:
-            item = self._item(card, page_url)
+        for item in reversed(found):
             if item is not None and item.external_id not in seen:
                 seen.add(item.external_id)
                 items.append(item)
@@ -131,7 +138,7 @@ class HtmlListingSource(Source):
             raise ParseError(
                 f"{len(cards)} items but no title and link in any: markup may have changed"
             )
-        return ParseResult(items=items, next_urls=self._next(soup, page_url, url))
+        return ParseResult(items=items, next_urls=next_urls)
 
     def _select_one(self, card: Tag, key: str) -> Tag | None:
         selector = self.selectors.get(key)

@@ -13,6 +13,10 @@ What ``Fetcher.fetch`` does, in order, for each URL (and for each redirect hop):
    capped too).
 4. **Retries**: timeouts, connection errors, 5xx and 429 are retried up to ``max_attempts``
    with exponential backoff and jitter, honouring Retry-After; anything else fails at once.
+5. **A deadline per request**: httpx's timeouts bound each read, so a site that sends one
+   byte every 20 s never trips them. ``deadline`` bounds the whole request, body included,
+   while it holds the host's slot; when it passes the slot is given back and the fetch fails
+   at once (not retried: a trickling site trickles again).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from sources.robots import Politeness, read_body
 __all__ = [
     "BOT_NAME",
     "DEFAULT_ACCEPT",
+    "DEFAULT_DEADLINE",
     "DEFAULT_MAX_BYTES",
     "Fetcher",
     "build_http_client",
@@ -43,6 +48,8 @@ logger = logging.getLogger(__name__)
 
 BOT_NAME = "SignpostBot"
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+# 10 MB at a slow 200 kB/s is under a minute: a request past this is a site holding us.
+DEFAULT_DEADLINE = 60.0
 # What a source may parse: HTML, XML feeds, iCalendar and JSON, plus any other "+xml" or "+json"
 # type when the generic one is accepted (RFC 6839). text/plain is in because small charities'
 # servers often label their feeds and calendars that way.
@@ -130,6 +137,7 @@ class Fetcher:
         per_host: int = 2,
         min_gap: float = 1.0,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        deadline: float = DEFAULT_DEADLINE,
         max_attempts: int = 3,
         backoff_base: float = 1.0,
         backoff_cap: float = 60.0,
@@ -142,6 +150,7 @@ class Fetcher:
     ) -> None:
         self.client = client
         self.max_bytes, self.max_attempts = max_bytes, max_attempts
+        self.deadline = deadline
         self.backoff_base, self.backoff_cap = backoff_base, backoff_cap
         self.max_retry_after = max_retry_after
         self._sleep = sleep
@@ -154,6 +163,7 @@ class Fetcher:
             max_crawl_delay=max_crawl_delay,
             robots_ttl=robots_ttl,
             robots_retry=robots_retry,
+            deadline=deadline,
         )
 
     async def fetch(
@@ -228,12 +238,15 @@ class Fetcher:
         self, request: httpx.Request, url: str, accept: Collection[str]
     ) -> FetchResult | _Retry | httpx.Request:
         try:
-            async with self._polite.slot(request.url):
+            async with self._polite.slot(request.url), asyncio.timeout(self.deadline):
                 response = await self.client.send(request, stream=True, follow_redirects=False)
                 try:
                     return await self._read(response, url, accept)
                 finally:
                     await response.aclose()
+        except TimeoutError:  # our deadline, not httpx's (those are httpx.TimeoutException)
+            message = f"deadline of {self.deadline:g} s passed fetching {request.url}"
+            return FetchResult(url=url, error=FetchError(message))
         except httpx.TimeoutException:
             return _Retry(f"timed out fetching {request.url}")
         except (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError) as exc:

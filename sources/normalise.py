@@ -12,8 +12,11 @@ import html
 import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
+
+from sources.scrub import plausible_pence, scrub_text
 
 UK = ZoneInfo("Europe/London")
 
@@ -165,6 +168,9 @@ _UP_TO = re.compile(r"\b(up\s+to|maximum(?:\s+of)?|max\.?|no\s+more\s+than|until
 _AT_LEAST = re.compile(r"\b(at\s+least|minimum(?:\s+of)?|min\.?|from)\s*:?\s*£", re.I)
 
 
+_MAX_DIGITS = 16  # "£" then 400 nines is no sum; Decimal would take it, but why work it out
+
+
 @dataclass(frozen=True, slots=True)
 class MoneyRange:
     """An amount or a range in pence; a single figure has ``low == high``."""
@@ -173,10 +179,18 @@ class MoneyRange:
     high: int | None
 
 
-def _pence(match: re.Match[str]) -> int:
-    number = float(match["number"].replace(",", ""))
+def _pence(match: re.Match[str]) -> int | None:
+    """The sum in pence; None for one past ``MAX_PLAUSIBLE_PENCE``. Decimal, not float:
+    a float of 400 nines is infinity, and rounding infinity raises."""
+    digits = match["number"].replace(",", "")
+    if len(digits.partition(".")[0]) > _MAX_DIGITS:
+        return None
+    try:
+        number = Decimal(digits)
+    except InvalidOperation:
+        return None
     unit = (match["unit"] or "").lower()
-    return round(number * _UNITS.get(unit, 1) * 100)
+    return plausible_pence(int((number * _UNITS.get(unit, 1) * 100).to_integral_value()))
 
 
 def parse_money(text: str | None) -> MoneyRange | None:
@@ -184,10 +198,9 @@ def parse_money(text: str | None) -> MoneyRange | None:
     if not text:
         return None
     text = html.unescape(text).replace("\xa0", " ")
-    amounts = list(_AMOUNT.finditer(text))
-    if not amounts:
+    values = [pence for m in _AMOUNT.finditer(text) if (pence := _pence(m)) is not None]
+    if not values:
         return None
-    values = [_pence(m) for m in amounts]
     if len(values) >= 2:
         return MoneyRange(min(values[:2]), max(values[:2]))
     if _UP_TO.search(text):
@@ -293,7 +306,7 @@ def clean_text(text: str | None) -> str:
     """Collapse whitespace and entities in text taken from a page."""
     if not text:
         return ""
-    return " ".join(html.unescape(text).replace("\xa0", " ").split())
+    return " ".join(scrub_text(html.unescape(text)).replace("\xa0", " ").split())
 
 
 # ---------------------------------------------------------------- text of a page

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from bot.clock import Clock
 from bot.core.model import Opportunity
-from sources.base import Source, SourceError
+from sources.base import FetchError, Source, SourceError
 from sources.harvest import PageFetcher, harvest_source
 from storage.store import Store
 
@@ -56,6 +56,14 @@ class IngestStats:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    skipped: int = 0  # items that could not be stored; their siblings were
+    first_error: str | None = None
+
+    def skip(self, external_id: str, error: Exception) -> None:
+        """Count an item left out, keeping the first reason for the source's report."""
+        self.skipped += 1
+        if self.first_error is None:
+            self.first_error = f"item {external_id!r}: {type(error).__name__}: {error}"[:500]
 
 
 Ingest = Callable[[Source, list[Opportunity]], Awaitable[IngestStats]]
@@ -70,6 +78,7 @@ class PollReport:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    skipped: int = 0
     items: int = 0
     pages: int = 0
     error: str | None = None
@@ -99,15 +108,22 @@ async def poll_source(
     max_pages: int | None = None,
     max_details: int = DEFAULT_MAX_DETAILS,
     rng: random.Random | None = None,
+    deadline: float | None = None,
 ) -> PollReport:
-    """Poll one source and record the outcome on it. Never raises (except cancellation)."""
+    """Poll one source and record the outcome on it. Never raises (except cancellation).
+
+    Fetching and parsing end by ``deadline`` seconds (the source's ``poll_deadline_seconds``
+    unless given); past it the poll is a failure like any other. Ingest is not under the
+    deadline: it is our own database, and cutting a transaction short would only waste it.
+    """
     rng = rng or random.Random()
     started = time.perf_counter()
     report = PollReport(source=source.name, outcome="failed")
     interval = timedelta(minutes=source.config.interval_minutes)
     try:
         pages = max_pages or source.config.max_pages
-        harvest = await harvest_source(source, fetcher, store, pages, max_details)
+        limit = deadline or source.config.poll_deadline_seconds
+        harvest = await _harvest_by(limit, source, fetcher, store, pages, max_details)
         report.pages, report.items = harvest.pages, len(harvest.items)
         stats = None if harvest.not_modified else await ingest(source, harvest.items)
         now = clock.now()
@@ -130,6 +146,9 @@ async def poll_source(
             report.outcome = "ok"
             report.new, report.updated, report.unchanged = stats.new, stats.updated, stats.unchanged
             report.error = health.last_error if health.markup_suspect else None
+            report.skipped = stats.skipped
+            if stats.skipped and report.error is None:
+                report.error = f"{stats.skipped} items skipped; first: {stats.first_error}"
     except SourceError as exc:
         report.outcome, report.error = "failed", str(exc) or type(exc).__name__
         await _record_failure(source, store, clock, report, interval, started, rng)
@@ -138,6 +157,18 @@ async def poll_source(
         report.outcome, report.error = "failed", f"unexpected {type(exc).__name__}: {exc}"
         await _record_failure(source, store, clock, report, interval, started, rng)
     return report
+
+
+async def _harvest_by(limit: float, source: Source, *args):
+    """``harvest_source`` ended at ``limit`` seconds, with the error to record."""
+    timer = asyncio.timeout(limit)
+    try:
+        async with timer:
+            return await harvest_source(source, *args)
+    except TimeoutError as exc:
+        if not timer.expired():
+            raise
+        raise FetchError(f"poll deadline of {limit:g} s passed") from exc
 
 
 def _elapsed_ms(started: float) -> int:

@@ -77,12 +77,14 @@ class Politeness:
         max_crawl_delay: float,
         robots_ttl: float,
         robots_retry: float,
+        deadline: float = 60.0,
     ) -> None:
         self.client = client
         self.agent = agent
         self.per_host, self.min_gap = per_host, min_gap
         self.max_crawl_delay = max_crawl_delay
         self.robots_ttl, self.robots_retry = robots_ttl, robots_retry
+        self.deadline = deadline  # a trickling robots.txt must not hold the slot for ever
         self._origins: dict[str, _Origin] = {}
 
     def _origin(self, url: httpx.URL) -> _Origin:
@@ -141,7 +143,7 @@ class Politeness:
     async def _fetch_robots(self, url: httpx.URL) -> _Robots | FetchError:
         where = f"robots.txt at {url}"
         try:
-            async with self.slot(url):
+            async with self.slot(url), asyncio.timeout(self.deadline):
                 response = await self.client.send(
                     self.client.build_request("GET", url), stream=True, follow_redirects=True
                 )
@@ -151,6 +153,8 @@ class Politeness:
                         body, _ = await read_body(response, ROBOTS_MAX_BYTES)
                 finally:
                     await response.aclose()
+        except TimeoutError:
+            return FetchError(f"{where}: deadline of {self.deadline:g} s passed; not fetching")
         except httpx.TooManyRedirects:
             return _Robots(None, monotonic() + self.robots_ttl)  # RFC 9309: "unavailable"
         except httpx.HTTPError as exc:

@@ -37,6 +37,7 @@ from sources.normalise import (
     parse_uk_date,
     trim_text,
 )
+from sources.scrub import scrub_markup
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +213,9 @@ class RssSource(Source):
         # XML declaration decide the encoding, and stops feedparser flagging every feed
         # for a missing header.
         headers = {"content-location": url, "content-type": "application/xml"}
-        feed = feedparser.parse(io.BytesIO(body), response_headers=headers, sanitize_html=False)
+        feed = feedparser.parse(
+            io.BytesIO(scrub_markup(body)), response_headers=headers, sanitize_html=False
+        )
         if not feed.entries:
             if feed.bozo or not feed.version:
                 reason = feed.get("bozo_exception") or "no RSS or Atom root element"

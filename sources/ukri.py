@@ -118,8 +118,7 @@ class UkriSource(Source):
             raise ParseError(f"{url}: opportunity page is truncated (no closing </html>)")
         for hidden in heading.select(".govuk-visually-hidden"):
             hidden.decompose()  # the "Funding opportunity: " prefix for screen readers
-        canonical = soup.select_one('link[rel="canonical"][href]')
-        page_url = urljoin(url, str(canonical["href"])) if canonical is not None else url
+        page_url = _page_url(soup, url)
         description = soup.select_one("div.description")
         for br in soup.find_all("br"):
             br.replace_with("\n")  # UKRI puts a summary's eligibility line after a <br>
@@ -196,6 +195,30 @@ def _is_empty_listing(soup: BeautifulSoup) -> bool:
         return False
     form = 'form input[name^="filter_"], form input[name="keywords"]'
     return soup.select_one(f'{form}, link[href*="/opportunity/feed"]') is not None
+
+
+def _page_url(soup: BeautifulSoup, url: str) -> str:
+    """Where an opportunity page lives, which its id comes from: its canonical link (or
+    ``og:url``), else ``url`` when that is an opportunity's own address. A saved page read
+    with the listing's URL (``signpost parse`` without ``--url``) and neither link would take
+    the listing's id, so it is refused with a message saying what to pass instead."""
+    for selector, attribute in _OWN_URL:
+        tag = soup.select_one(selector)
+        if tag is not None and str(tag.get(attribute, "")).strip():
+            return urljoin(url, str(tag[attribute]).strip())
+    parts = [part for part in urlsplit(url).path.split("/") if part]
+    if "opportunity" in parts[:-1]:
+        return url
+    raise ParseError(
+        f"{url} is not an opportunity's address and the page has no canonical link: "
+        "give the page's own URL (signpost parse --url)"
+    )
+
+
+_OWN_URL = (
+    ('link[rel="canonical"][href]', "href"),
+    ('meta[property="og:url"][content]', "content"),
+)
 
 
 def _slug(url: str) -> str:

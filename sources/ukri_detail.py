@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from bs4 import BeautifulSoup, Comment, Tag
 
 from bot.core.model import Opportunity
-from sources.funders import UKRI_FAMILY, canonical_funders
+from sources.funders import UKRI_FAMILY, canonical_funders, is_known_funder
 from sources.normalise import (
     clean_text,
     dated_mentions,
@@ -94,8 +94,11 @@ def read_table(item: Opportunity, table: Tag) -> None:
         elif label == "funders":
             item.funders = _funder_names(cell)
             add_councils(item, [str(a["href"]) for a in cell.select("a[href]")])
-        elif label in ("co-funders", "funding type"):
-            item.extra[label.replace("-", "_").replace(" ", "_")] = text
+        elif label == "co-funders":
+            item.extra["co_funders"] = text
+            item.funders = canonical_funders([*item.funders, *_co_funders(text)])
+        elif label == "funding type":
+            item.extra["funding_type"] = text
         elif label == "total fund":
             item.total_fund_pence = parse_amount(text)
         elif label == "award range" and (money := parse_money(text)):
@@ -136,6 +139,14 @@ def _funder_names(cell: Tag) -> list[str]:
     return canonical_funders(names)
 
 
+def _co_funders(text: str) -> list[str]:
+    """The co-funders named in a cell: one name with commas of its own ("The Department for
+    Environment, Food and Rural Affairs (Defra)") when it is a funder we know, else a list."""
+    if is_known_funder(text):
+        return [text]
+    return [name for name in re.split(r"[;,]|\band\b", text) if name.strip()]
+
+
 def add_councils(item: Opportunity, hints: list[str]) -> None:
     """Record which of UKRI's councils fund ``item``: card classes, council links, funders."""
     slugs = []
@@ -146,13 +157,28 @@ def add_councils(item: Opportunity, hints: list[str]) -> None:
     item.extra["councils"] = sorted(name for name in names if name in UKRI_FAMILY)
 
 
+_HEADINGS = ("h2", "h3", "h4")
+_CALLOUT = "ukri-callout-box"  # "See the full opportunity details on the Innovation Funding
+# Service": a signpost to another site, not a word about the call
+
+
+def _outside_callout(tag: Tag) -> bool:
+    return tag.find_parent("div", class_=_CALLOUT) is None
+
+
 def read_lead(description: Tag | None) -> str:
-    """The description's first paragraphs, up to ``SUMMARY_LIMIT`` characters."""
+    """The description's first paragraphs, up to ``SUMMARY_LIMIT`` characters: those before
+    its first heading ("Eligibility summary" and the like start other matters), without the
+    callout box."""
     if description is None:
         return ""
     taken: list[str] = []
-    for paragraph in description.find_all("p"):
-        text = clean_text(paragraph.get_text(" "))
+    for block in description.find_all(["p", *_HEADINGS]):
+        if block.name in _HEADINGS:
+            if taken:
+                break
+            continue
+        text = clean_text(block.get_text(" ")) if _outside_callout(block) else ""
         if text and taken and len(" ".join([*taken, text])) > SUMMARY_LIMIT:
             break
         if text:
@@ -160,8 +186,16 @@ def read_lead(description: Tag | None) -> str:
     return trim_text(" ".join(taken) or clean_text(description.get_text(" ")), SUMMARY_LIMIT)
 
 
+def _block_text(block: Tag) -> str:
+    """A block's text; a list's items kept apart ("a; b; c") rather than run together."""
+    if block.name in ("ul", "ol"):
+        return "; ".join(text for li in block("li") if (text := clean_text(li.get_text(" "))))
+    return clean_text(block.get_text(" "))
+
+
 def read_eligibility(soup: BeautifulSoup, description: Tag | None) -> str:
-    """The "Who can apply" section; failing that, the description's "You must …" lines."""
+    """The "Who can apply" (or "Eligibility summary") section; failing that, the
+    description's "You must …" lines."""
     for heading in soup.find_all(re.compile(r"^h[2-4]$")):
         if not clean_text(heading.get_text(" ")).casefold().startswith(_ELIGIBILITY_HEADINGS):
             continue
@@ -169,7 +203,7 @@ def read_eligibility(soup: BeautifulSoup, description: Tag | None) -> str:
         for sibling in heading.find_next_siblings():
             if sibling.name in ("h1", "h2", "h3", "h4") and sibling.name <= heading.name:
                 break
-            texts.append(clean_text(sibling.get_text(" ")))
+            texts.append(_block_text(sibling))
         return trim_text(" ".join(text for text in texts if text), ELIGIBILITY_LIMIT)
     lines: list[str] = []
     for paragraph in description.find_all("p") if description is not None else []:
@@ -178,7 +212,7 @@ def read_eligibility(soup: BeautifulSoup, description: Tag | None) -> str:
             if line.casefold().startswith(_ELIGIBILITY_STARTS):
                 listed = paragraph.find_next_sibling()
                 if line.endswith(":") and listed is not None and listed.name in ("ul", "ol"):
-                    line += " " + "; ".join(clean_text(li.get_text(" ")) for li in listed("li"))
+                    line += " " + _block_text(listed)
                 lines.append(line)
     return trim_text(" ".join(lines), ELIGIBILITY_LIMIT)
 

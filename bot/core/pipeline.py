@@ -8,12 +8,15 @@ lose an alert nor queue one twice.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+
+from sqlalchemy import text as sql
 
 from bot.clock import Clock
 from bot.core.glossary import Glossary
@@ -24,11 +27,13 @@ from bot.core.taxonomy import Taxonomy
 from sources.base import Source
 from sources.normalise import derive_status
 from sources.poller import IngestStats
+from sources.scrub import scrub_item
 from storage.store import Store, Unit
 
 log = logging.getLogger("signpost.pipeline")
 
 URGENT_WITHIN = timedelta(days=7)
+PREPARE_BATCH = 50  # items tagged between two turns of the event loop (a few ms of CPU)
 
 
 @dataclass(slots=True)
@@ -93,6 +98,16 @@ def _matters(change: str, item: Opportunity) -> bool:
     return change == "opens_at" and item.status != "open"
 
 
+async def _open_transaction(unit: Unit) -> None:
+    """Make sure the unit's transaction is open before the first savepoint. SQLite's driver
+    opens it just before the first write, so a SAVEPOINT ahead of that opens one of its own
+    and its RELEASE commits what the batch wrote so far; a write that changes no row opens
+    the real one first. (Opening it in the engine for every unit instead makes concurrent
+    read-then-write units fail with "database is locked".)"""
+    if unit.session.get_bind().dialect.name == "sqlite":
+        await unit.session.execute(sql("UPDATE opportunities SET id = id WHERE 0 = 1"))
+
+
 class Ingestor:
     """The ``ingest`` callable the poller hands each source's items to."""
 
@@ -113,28 +128,57 @@ class Ingestor:
         return self._index
 
     async def __call__(self, source: Source, items: list[Opportunity]) -> IngestStats:
+        """Store ``items``, each on its own: one that cannot be prepared or stored is skipped
+        (counted, its first error kept, logged once per call) and the rest are stored. Each
+        item has a savepoint, because on PostgreSQL a failed statement would otherwise
+        abort the whole batch's transaction."""
         stats = IngestStats()
         now = self.clock.now()
-        prepared = [(item, prepare(item, source, self.vocabulary, self.clock)) for item in items]
+        prepared = []
+        for count, item in enumerate(items, 1):
+            try:
+                scrub_item(item)
+                prepared.append((item, prepare(item, source, self.vocabulary, self.clock)))
+            except Exception as exc:  # one bad item must not cost its siblings
+                stats.skip(item.external_id, exc)
+            if count % PREPARE_BATCH == 0:
+                await asyncio.sleep(0)  # tagging is CPU on the loop: let commands in between
         async with self.store.unit() as unit:
             index = await self.index(unit)
+            await _open_transaction(unit)
             for item, text in prepared:
-                result = await unit.opportunities.upsert(item, now=now, search_text=text)
-                item.id = result.id
-                if result.outcome == "new":
-                    stats.new += 1
-                    if result.duplicate_of_id is None:
-                        await self.queue_new(unit, item, index.match(item))
-                elif result.outcome == "updated":
-                    stats.updated += 1
-                    if result.changes and result.duplicate_of_id is None:
-                        await self.queue_update(unit, item, result.changes)
-                        if any(c.startswith("status:closed->") for c in result.changes):
-                            # First seen closed, nobody was told: now it is news to all.
-                            await self.queue_new(unit, item, index.match(item))
-                else:
-                    stats.unchanged += 1
+                try:
+                    async with unit.session.begin_nested():
+                        outcome = await self._store(unit, item, text, index, now)
+                except Exception as exc:
+                    stats.skip(item.external_id, exc)
+                    continue
+                setattr(stats, outcome, getattr(stats, outcome) + 1)
+        if stats.skipped:
+            log.warning(
+                "%s: %d of %d items skipped; first: %s",
+                source.name,
+                stats.skipped,
+                len(items),
+                stats.first_error,
+            )
         return stats
+
+    async def _store(
+        self, unit: Unit, item: Opportunity, text: str, index: SubscriptionIndex, now
+    ) -> str:
+        """Upsert one item and queue what it means for chats; returns the upsert's outcome."""
+        result = await unit.opportunities.upsert(item, now=now, search_text=text)
+        item.id = result.id
+        if result.outcome == "new":
+            if result.duplicate_of_id is None:
+                await self.queue_new(unit, item, index.match(item))
+        elif result.outcome == "updated" and result.changes and result.duplicate_of_id is None:
+            await self.queue_update(unit, item, result.changes)
+            if any(c.startswith("status:closed->") for c in result.changes):
+                # First seen closed, nobody was told: now it is news to all.
+                await self.queue_new(unit, item, index.match(item))
+        return result.outcome
 
     async def queue_new(self, unit: Unit, item: Opportunity, matches: list[Match]) -> int:
         """One alert per chat, whichever of its subscriptions matched; held for a digest

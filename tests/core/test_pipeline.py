@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -358,3 +359,49 @@ async def test_a_new_opening_date_matters_only_before_opening(
         r.payload["changes"] for r in await outbox_rows(store, told.id) if r.reason == "update"
     ]
     assert updates == ([changes] if changes else [])
+
+
+# ------------------------------------------------------------------ one bad item
+async def test_a_bad_item_is_skipped_counted_and_its_siblings_stored(store, ingest, caplog):
+    unstorable = call("call-2", title="Peer support call two")
+    unstorable.kind = None  # NOT NULL in both databases: the INSERT itself fails
+    items = [call("call-1"), unstorable, call("call-3", title="Peer support call three")]
+    stats = await ingest(SOURCE, items)
+    assert (stats.new, stats.skipped) == (2, 1)
+    assert stats.first_error.startswith("item 'call-2': IntegrityError")
+    assert (await stored(store, external_id="call-3")).title == "Peer support call three"
+    async with store.unit() as unit:
+        assert await unit.opportunities.find("stub", "call-2") is None
+    assert caplog.text.count("1 of 3 items skipped") == 1
+    again = await ingest(SOURCE, [call("call-1")])  # the transaction was left usable
+    assert (again.unchanged, again.skipped) == (1, 0)
+
+
+async def test_unstorable_text_and_implausible_amounts_are_dropped_not_fatal(store, ingest):
+    items = [
+        call("call-1", title="Peer\x00 support \ud800call", award_max_pence=10**30),
+        call("call-2", summary="Nul\x00 here", award_min_pence=5_000_00, extra={"k\x00": "v\x00"}),
+    ]
+    stats = await ingest(SOURCE, items)
+    assert (stats.new, stats.skipped) == (2, 0)
+    first, second = await stored(store), await stored(store, external_id="call-2")
+    assert (first.title, first.award_max_pence) == ("Peer support call", None)
+    assert (second.summary, second.award_min_pence) == ("Nul here", 500000)
+    assert second.extra == {"k": "v"}
+
+
+async def test_items_are_isolated_but_the_batch_stays_one_transaction(store, ingest):
+    """Savepoints must nest inside the batch's transaction: on SQLite the driver's own BEGIN
+    handling made the first RELEASE commit, so a poll cancelled mid-batch kept half of it."""
+    store_one = ingest._store
+
+    async def cancelled_on_the_second(unit, item, *args):
+        if item.external_id == "call-2":
+            raise asyncio.CancelledError  # a shutdown mid-batch: not an item's fault
+        return await store_one(unit, item, *args)
+
+    ingest._store = cancelled_on_the_second
+    with pytest.raises(asyncio.CancelledError):
+        await ingest(SOURCE, [call("call-1"), call("call-2", title="Peer support call two")])
+    async with store.unit() as unit:
+        assert await unit.opportunities.find("stub", "call-1") is None

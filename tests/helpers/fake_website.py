@@ -34,8 +34,10 @@ _CHUNK = 64 * 1024
 @dataclass(slots=True)
 class Route:
     """How one path answers. ``mode`` is one of ``normal``, ``hang``, ``close``,
-    ``truncate`` (promise ``declared`` bytes, send the body, hang up) and ``stream``
-    (``size`` bytes of filler, chunked, with no Content-Length)."""
+    ``truncate`` (promise ``declared`` bytes, send the body, hang up), ``stream``
+    (``size`` bytes of filler, chunked, with no Content-Length) and ``trickle`` (promise
+    ``declared`` bytes, then send one every ``interval`` seconds: each read arrives in time,
+    so only a deadline on the whole request ends it)."""
 
     status: int = 200
     body: bytes = b""
@@ -47,6 +49,7 @@ class Route:
     mode: str = "normal"
     size: int = 0
     declared: int = 0
+    interval: float = 0.0
 
 
 @dataclass(slots=True)
@@ -125,6 +128,9 @@ class FakeWebsite:
             self.route(path, Route(mode="truncate", declared=size, body=b"x" * _CHUNK))
         else:
             self.route(path, Route(mode="stream", size=size))
+
+    def trickle(self, path: str, interval: float = 20.0, declared: int = 1_000_000) -> None:
+        self.route(path, Route(mode="trickle", interval=interval, declared=declared))
 
     def truncate(self, path: str, body: bytes | str, declared: int) -> None:
         data = body.encode() if isinstance(body, str) else body
@@ -224,6 +230,11 @@ class FakeWebsite:
             return
         if route.mode == "stream":
             await _write_chunked(writer, route.size)
+        elif route.mode == "trickle":
+            for _ in range(route.declared):
+                writer.write(b" ")
+                await writer.drain()
+                await asyncio.sleep(route.interval)
         else:
             writer.write(body)
             await writer.drain()

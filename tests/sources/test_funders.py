@@ -48,6 +48,7 @@ from sources.funders import (
         ("Wellcome", "Wellcome"),
         ("Wellcome Trust", "Wellcome"),
         ("  the  Wellcome\u00a0Trust ", "Wellcome"),
+        ("  The Department for Environment, Food and Rural Affairs (Defra) ", "Defra"),
     ],
 )
 def test_known_names_become_one_display_name(written: str, canonical: str) -> None:
@@ -57,10 +58,6 @@ def test_known_names_become_one_display_name(written: str, canonical: str) -> No
 @pytest.mark.parametrize(
     ("written", "kept"),
     [
-        (
-            "  The Department for Environment, Food and Rural Affairs (Defra) ",
-            "The Department for Environment, Food and Rural Affairs (Defra)",
-        ),
         ("Mental Health\n  Research UK,", "Mental Health Research UK"),
         ("Medical Research Foundation", "Medical Research Foundation"),
     ],

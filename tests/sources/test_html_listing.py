@@ -184,3 +184,25 @@ def test_bad_selectors_fail_at_construction(options, message):
         make_source(options)
     assert message in str(error.value)
     assert "\n" not in str(error.value)
+
+
+def test_cards_nested_in_cards_each_take_their_own_fields():
+    """A hostile page nests every card in the one before, its own title after the nested
+    card: each card is read from its own content (and in linear time, see bench/parse_lag.py)."""
+    depth = 50
+    opened = "".join(f'<div class="card"><a href="/c/{n}">link</a>' for n in range(depth))
+    closed = "".join(f"<h3>Card {n}</h3></div>" for n in reversed(range(depth)))
+    source = HtmlListingSource(
+        SourceConfig(
+            name="nested",
+            type="html",
+            url="https://funder.example/",
+            options={"item": "div.card", "title": "h3", "link": "a"},
+        )
+    )
+    items = source.parse(f"<html><body>{opened}{closed}</body></html>".encode(), source.config.url)
+    assert [item.title for item in items.items] == [f"Card {n}" for n in range(depth)]
+    assert [item.url for item in items.items][:2] == [
+        "https://funder.example/c/0",
+        "https://funder.example/c/1",
+    ]

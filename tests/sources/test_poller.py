@@ -5,9 +5,12 @@ Every test that takes ``store`` runs on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import multiprocessing
 import random
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,6 +23,7 @@ from sqlalchemy import event, func, select
 
 from bot.clock import FrozenClock
 from bot.core.model import Opportunity
+from sources import parsing
 from sources.base import ParseError, ParseResult, Source, SourceConfig
 from sources.http import Fetcher, build_http_client
 from sources.poller import IngestStats, due, poll_many, poll_source, retry_delay
@@ -141,7 +145,7 @@ async def site():
 async def fetcher():
     timeout = httpx.Timeout(0.3, connect=0.3)
     async with build_http_client("SignpostBot/test (+https://example.org)", timeout=timeout) as c:
-        yield Fetcher(c, min_gap=0.0, robots_ttl=0.0, sleep=Sleeps())
+        yield Fetcher(c, min_gap=0.0, robots_ttl=0.0, deadline=1.0, sleep=Sleeps())
 
 
 @pytest.fixture
@@ -198,6 +202,11 @@ FAILURES = {
     ),
     "304": Case(lambda s, _: None, "unchanged", None),
     "empty 200": Case(lambda s, _: s.serve("/a", b""), "failed", "empty response (HTTP 200) from"),
+    "trickling body": Case(
+        lambda s, _: s.trickle("/a", interval=0.1),  # each byte inside the 0.3 s read timeout
+        "failed",
+        "deadline of 1 s passed fetching {url}",
+    ),
     "10 MB body": Case(
         lambda s, _: s.huge("/a"), "failed", "response from {url} is larger than the 10 MB limit"
     ),
@@ -278,6 +287,44 @@ async def test_failure_is_recorded_on_its_source_and_the_other_source_still_deli
     assert await rows_of(store, "a") == 3
     assert (second.outcome, second.new, second.items) == ("ok", 2, 2)
     assert await rows_of(store, "b") == 2
+
+
+async def test_a_trickling_site_gives_back_the_hosts_slot_by_its_deadline(store, site, clock):
+    """One slot per host: the healthy source of the same host gets it once the deadline of
+    the trickling request passes, and both outcomes are recorded."""
+    site.trickle("/a", interval=0.1)
+    site.serve("/b", listing(10, 11))
+    timeout = httpx.Timeout(0.3, connect=0.3)
+    async with build_http_client("SignpostBot/test", timeout=timeout) as client:
+        fetcher = Fetcher(client, per_host=1, min_gap=0.0, deadline=1.0, sleep=Sleeps())
+        async with asyncio.timeout(20):  # today's code would wait here for ever
+            first, second = await poll_many(
+                [make_source("a", site.url("/a")), make_source("b", site.url("/b"))],
+                fetcher=fetcher,
+                store=store,
+                clock=clock,
+                ingest=StoreIngest(store, clock),
+            )
+    assert first.outcome == "failed"
+    assert first.error == f"deadline of 1 s passed fetching {site.url('/a')}"
+    assert (await health_of(store, "a")).last_error == first.error
+    assert (second.outcome, second.new) == ("ok", 2)
+    assert len(site.hits("/a")) == 1  # a deadline is not retried: the site would trickle again
+
+
+async def test_a_poll_ends_by_its_deadline_and_the_failure_is_recorded(store, site, poll):
+    for n in range(1, 30):  # each page in time for the fetch deadline, the poll too slow
+        site.route(f"/p{n}", Route(body=listing(n, next_url=f"/p{n + 1}").encode(), delay=0.1))
+    source = make_source("a", site.url("/p1"))
+    source.config.max_pages = 30
+    source.config.poll_deadline_seconds = 0.5
+    async with asyncio.timeout(20):
+        report = await poll(source)
+    assert (report.outcome, report.error) == ("failed", "poll deadline of 0.5 s passed")
+    health = await health_of(store, "a")
+    assert (health.last_error, health.consecutive_failures) == (report.error, 1)
+    assert await rows_of(store, "a") == 0
+    assert len([r for r in site.requests if r.path.startswith("/p")]) < 10
 
 
 # ---------------------------------------------------------------- ordering and state
@@ -444,3 +491,99 @@ async def test_unreachable_host_fails_without_touching_other_sources(store, fetc
     [report] = await poll_many([source], fetcher=fetcher, store=store, clock=clock, ingest=ingest)
     assert report.outcome == "failed"
     assert ingest.calls == []
+
+
+# ---------------------------------------------------------------- poisoned items
+POISONED_CARDS = {
+    "overflow": "up to £" + "9" * 400,
+    "past-bigint": "£99,999,999,999,999,999,999",
+    "surrogate": "£5,000",
+    "nul": "£6,000",
+    "healthy": "£25,000 - £50,000",
+}
+
+
+def poisoned_listing() -> str:
+    titles = {"surrogate": "Call &#xD800;three", "nul": "Call &#0;four\x00"}
+    cards = "".join(
+        f"<div class='card'><h3><a href='/c/{key}'>{titles.get(key, 'Call ' + key)}</a></h3>"
+        f"<span class='amount'>{amount}</span></div>"
+        for key, amount in POISONED_CARDS.items()
+    )
+    return f"<html><body>{cards}</body></html>"
+
+
+async def test_poisoned_items_cost_their_bad_parts_and_the_siblings_are_stored(
+    store, site, poll, clock
+):
+    """Each of these failed the whole source: float overflow, an amount past the database
+    integer, a lone surrogate and a NUL (PostgreSQL refuses it)."""
+    from bot.core.pipeline import Ingestor, Vocabulary
+    from sources.html import HtmlListingSource
+    from sources.normalise import canonical_url
+
+    site.serve("/cards", poisoned_listing())
+    options = {"item": "div.card", "title": "h3", "link": "h3 a", "amount": ".amount"}
+    config = SourceConfig(name="cards", type="html", url=site.url("/cards"), options=options)
+    report = await poll(HtmlListingSource(config), ingest=Ingestor(store, clock, Vocabulary.load()))
+    assert (report.outcome, report.new, report.skipped, report.error) == ("ok", 5, 0, None)
+    async with store.unit() as unit:
+        stored = {
+            key: await unit.opportunities.find("cards", canonical_url(site.url(f"/c/{key}")))
+            for key in POISONED_CARDS
+        }
+    assert stored["overflow"].award_max_pence is None
+    assert stored["past-bigint"].award_max_pence is None
+    assert "\x00" not in stored["nul"].title and "\ud800" not in stored["surrogate"].title
+    assert (stored["healthy"].award_min_pence, stored["healthy"].award_max_pence) == (
+        2_500_000,
+        5_000_000,
+    )
+
+
+# ---------------------------------------------------------------- parsing off the loop
+class ProcessNotingSource(ListSource):
+    """Notes in each item the process it was parsed in, and sleeps there when asked to."""
+
+    def parse(self, body: bytes, url: str) -> ParseResult:
+        time.sleep(self.config.options.get("sleep", 0))
+        parsed = super().parse(body, url)
+        for item in parsed.items:
+            item.extra["parsed_in"] = multiprocessing.current_process().name
+        return parsed
+
+
+async def test_pages_are_parsed_in_a_worker_process_not_on_the_event_loop(store, site, poll):
+    site.serve("/a", listing(1, 2))
+    source = ProcessNotingSource(SourceConfig(name="a", type="test-list", url=site.url("/a")))
+    assert (await poll(source)).new == 2
+    async with store.unit() as unit:
+        item = await unit.opportunities.find("a", "/calls/1")
+    assert item.extra["parsed_in"] not in ("", multiprocessing.current_process().name)
+
+
+async def test_a_parse_past_its_budget_fails_the_poll(store, site, poll, monkeypatch):
+    monkeypatch.setattr(parsing, "PARSE_BUDGET", 0.5)
+    site.serve("/a", listing(1, 2))
+    config = SourceConfig(name="a", type="test-list", url=site.url("/a"), options={"sleep": 5})
+    report = await poll(ProcessNotingSource(config))
+    assert report.outcome == "failed"
+    where = site.url("/a")
+    assert report.error == f"parsing took longer than 0.5 s (at {where})"
+    assert (await health_of(store, "a")).last_error == report.error
+
+
+async def test_items_past_the_page_and_source_caps_are_left_out_and_logged(
+    store, site, poll, caplog
+):
+    site.serve("/p1", listing(*range(1, 11), next_url="/p2"))
+    site.serve("/p2", listing(*range(11, 21), next_url="/p3"))
+    site.serve("/p3", listing(*range(21, 31)))
+    source = make_source("a", site.url("/p1"))
+    source.config.max_items_per_page, source.config.max_items = 4, 6
+    with caplog.at_level(logging.WARNING, logger="sources.harvest"):
+        report = await poll(source)
+    assert (report.outcome, report.items, report.new) == ("ok", 6, 6)
+    assert f"a: 10 items on {site.url('/p1')}; keeping 4" in caplog.text
+    assert f"a: 10 items on {site.url('/p2')}; keeping 2" in caplog.text
+    assert site.hits("/p3") == []

@@ -190,3 +190,15 @@ def test_find_opening_date_stops_at_the_next_label():
 def test_find_amounts(text, total, low, high):
     amounts = find_amounts(text)
     assert (amounts.total_fund, amounts.award_min, amounts.award_max) == (total, low, high)
+
+
+def test_a_surrogate_or_nul_reference_costs_its_characters_not_the_feed():
+    """feedparser raised UnicodeEncodeError on ``&#xD800;`` and the whole feed was lost."""
+    feed = (
+        b"<rss version='2.0'><channel><title>t</title>"
+        b"<item><title>Bad &#xD800;title&#0;</title><link>https://x.example/1</link></item>"
+        b"<item><title>Good title</title><link>https://x.example/2</link></item>"
+        b"</channel></rss>"
+    )
+    items = make_source().parse(feed, "https://x.example/feed").items
+    assert sorted(item.title for item in items) == ["Bad \ufffdtitle\ufffd", "Good title"]

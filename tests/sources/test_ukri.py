@@ -28,6 +28,7 @@ LISTING_URL = (
 )
 PET_URL = "https://www.ukri.org/opportunity/national-pet-imaging-platform-data-platform/"
 FLF_URL = "https://www.ukri.org/opportunity/future-leaders-fellowship-round-11/"
+DEFRA_URL = "https://www.ukri.org/opportunity/defra-farming-innovation-investor-partnership-2026/"
 FEED_URL = "https://www.ukri.org/opportunity/feed/"
 FLF_CLOSING = '<time datetime="2026-06-16T16:00:00">16 June 2026 4:00pm UK time</time>'
 
@@ -58,6 +59,7 @@ def by_id(items: list[Opportunity]) -> dict[str, Opportunity]:
         ("ukri-listing-open.html", LISTING_URL),
         ("ukri-opportunity-mrc-pet-imaging.html", PET_URL),
         ("ukri-opportunity-flf-round11.html", FLF_URL),
+        ("ukri-opportunity-defra-fiip-2026.html", DEFRA_URL),
         ("ukri-opportunity-feed-constructed.xml", FEED_URL),
     ],
 )
@@ -86,7 +88,7 @@ def test_listing_reads_all_three_cards_with_councils_money_and_next_page() -> No
     assert defra.extra["co_funders"] == (
         "The Department for Environment, Food and Rural Affairs (Defra)"
     )
-    assert defra.funders == ["Innovate UK"]
+    assert defra.funders == ["Innovate UK", "Defra"]  # a co-funder is a funder (issue 14.6)
     pet = items["national-pet-imaging-platform-data-platform"]
     # the card's class names only MRC; Innovate UK comes from its funder link
     assert pet.extra["councils"] == ["Innovate UK", "MRC"]
@@ -532,3 +534,45 @@ def test_reconstructed_snapshot_is_what_the_script_builds() -> None:
     built = script.build(json.loads(SCRAPED.read_text(encoding="utf-8")))
     on_disk = (SNAPSHOTS / "ukri-listing-reconstructed-2025-03.html").read_text(encoding="utf-8")
     assert built == on_disk
+
+
+# ---------------------------------------------------------------- an Innovate UK page (14.6)
+def defra_page(url: str = DEFRA_URL) -> Opportunity:
+    return source().parse(page("ukri-opportunity-defra-fiip-2026.html"), url).items[0]
+
+
+def test_the_summary_leaves_out_the_callout_box_and_stops_at_the_first_heading() -> None:
+    summary = defra_page().summary
+    assert summary.startswith("UK registered micro, small and medium sized enterprises")
+    assert "Innovation Funding Service" not in summary
+    assert summary.endswith("from selected investor partners.")  # not "Eligibility summary"
+
+
+def test_eligibility_list_items_stay_apart() -> None:
+    assert defra_page().eligibility == (
+        "This competition is open to single applicants only. To lead a project your "
+        "organisation must: be a UK registered micro, small or medium sized enterprise (SME); "
+        "carry out its project work in the UK; be seeking private financing of at least "
+        "twice the amount of the grant requested"
+    )
+
+
+def test_a_co_funder_is_among_the_funders() -> None:
+    item = defra_page()
+    assert item.funders == ["Innovate UK", "Defra"]
+    assert item.extra["councils"] == ["Innovate UK"]  # Defra is not a UKRI council
+
+
+def test_a_page_read_with_the_listing_url_takes_its_id_from_its_canonical_link() -> None:
+    canonical = f'<link rel="canonical" href="{DEFRA_URL}">'  # as live pages have; the copy lost it
+    body = edited("ukri-opportunity-defra-fiip-2026.html", "<head>", f"<head>{canonical}")
+    item = source().parse(body, LISTING_URL).items[0]
+    assert (item.external_id, item.url) == (
+        "defra-farming-innovation-investor-partnership-2026",
+        DEFRA_URL,
+    )
+
+
+def test_a_page_without_its_own_address_is_refused_rather_than_given_the_listings_id() -> None:
+    with pytest.raises(ParseError, match="no canonical link: give the page's own URL"):
+        defra_page(LISTING_URL)
