@@ -258,8 +258,20 @@ class OpportunityRepo:
             row.updated_at = now
         return [row.id for row in rows]
 
-    async def count_by_status(self) -> dict[str, int]:
+    async def count_by_status(self, now: datetime | None = None) -> dict[str, int]:
+        """How many of each status: as stored, or with ``now`` as at ``now`` (the rule of
+        ``bot.core.status.status_at``), which is what a report should say."""
+        status = OpportunityRow.status
+        if now is not None:
+            status = case(
+                (over_at(now), "closed"),
+                (OpportunityRow.status == "closed", "closed"),
+                (upcoming_at(now), "upcoming"),
+                else_="open",
+            )
+        # Grouped outside, so PostgreSQL sees one expression, not two with their own params.
+        statuses = select(status.label("status")).subquery()
         rows = await self.session.execute(
-            select(OpportunityRow.status, func.count()).group_by(OpportunityRow.status)
+            select(statuses.c.status, func.count()).group_by(statuses.c.status)
         )
         return dict(rows.all())

@@ -103,6 +103,16 @@ def test_parse_prints_the_contract_json(cli):
     assert set(items[0]) >= CONTRACT_KEYS
 
 
+def test_parse_gives_events_their_status_by_the_clock(cli, monkeypatch):
+    """A charity's 2024 calendar: every event is over by now, and was to come before."""
+    calendar = str(ROOT / "tests" / "fixtures" / "ical" / "charity-events-ecp.ics")
+    events = json.loads(cli("parse", "mcpin-events", calendar).output)
+    assert events and {e["status"] for e in events} == {"closed"}
+    monkeypatch.setattr(SystemClock, "now", lambda self: datetime(2024, 1, 1, tzinfo=UTC))
+    events = json.loads(cli("parse", "mcpin-events", calendar).output)
+    assert {e["status"] for e in events} == {"open"}
+
+
 def test_parse_errors_are_one_line(cli, tmp_path):
     unknown = cli("parse", "nope", str(SNAPSHOTS / "manifest.toml"))
     assert unknown.exit_code == 2

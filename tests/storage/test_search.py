@@ -248,3 +248,11 @@ async def test_upgrading_from_0001_indexes_what_is_stored_and_downgrades(databas
         await store.close()
         if schema is not None:
             await schema.drop()
+
+
+async def test_counts_by_status_as_at_now(filled):
+    async with filled.unit() as unit:
+        stored = await unit.opportunities.count_by_status()
+        now = await unit.opportunities.count_by_status(LATER)
+    assert stored == {"open": 6, "closed": 1}
+    assert now == {"open": 3, "closed": 4}
