@@ -167,7 +167,7 @@ async def run(args: argparse.Namespace) -> dict:
                 await bulk_insert(store, {"opportunities": rows})
                 if store.dialect == "postgresql":
                     async with store.database.engine.begin() as conn:
-                        await conn.execute(text("ANALYZE opportunities"))
+                        await conn.execute(text("ANALYZE opportunities, live_opportunities"))
             note(f"inserted with the full-text index in {insert.seconds:.1f} s")
             del rows
             # The data's own day: open, upcoming and closed are relative to it.

@@ -63,14 +63,15 @@ WITH live AS MATERIALIZED (
   FROM opportunities_fts JOIN live_opportunities l ON l.id = opportunities_fts.rowid
   WHERE opportunities_fts MATCH :expression AND {_LIVE} {{kind_filter}}
 ),
-counts AS (SELECT count(*) AS total, sum(upcoming) AS upcoming_total FROM live)
+counts AS MATERIALIZED (SELECT count(*) AS total, sum(upcoming) AS upcoming_total FROM live)
 SELECT live.id, live.upcoming, counts.total, counts.upcoming_total FROM live, counts
 ORDER BY live.upcoming, live.rank, live.closes_at IS NULL, live.closes_at, live.id
 LIMIT :limit OFFSET :offset
 """
 
 # MATERIALIZED so the rank is computed once per hit and the count and sort do not drag the
-# tsvector along; ts_rank (not ts_rank_cd) because cover density costs several times more.
+# tsvector along, and so the count is made once even where the planner guesses one hit and
+# would recount it per row; ts_rank (not ts_rank_cd) because cover density costs more.
 _POSTGRES = f"""
 WITH q AS (SELECT {{tsquery}} AS query),
 hits AS MATERIALIZED (
@@ -78,7 +79,9 @@ hits AS MATERIALIZED (
   FROM live_opportunities l, q
   WHERE l.search_vector @@ q.query AND {_LIVE} {{kind_filter}}
 ),
-counts AS (SELECT count(*) AS total, sum(upcoming) AS upcoming_total FROM hits)
+counts AS MATERIALIZED (
+  SELECT count(*) AS total, sum(upcoming) AS upcoming_total FROM hits
+)
 SELECT hits.id, hits.upcoming, counts.total, counts.upcoming_total FROM hits, counts
 ORDER BY hits.upcoming, hits.rank DESC, hits.closes_at IS NULL, hits.closes_at, hits.id
 LIMIT :limit OFFSET :offset
