@@ -142,7 +142,7 @@ async def source_health_report(store: Store, clock: Clock, admins, *, daily: boo
     async with store.unit() as unit:
         health = await unit.polling.all()
         outbox = await unit.outbox.counts()
-        by_status = await unit.opportunities.count_by_status()
+        by_status = await unit.opportunities.count_by_status(now)
     failing = [h for h in health if h.consecutive_failures >= 3]
     suspect = [h for h in health if h.markup_suspect]
     silent = [

@@ -246,24 +246,42 @@ def infer_kind(title: str, summary: str = "", default: str = "call") -> str:
     return default
 
 
+def stated_status(stated: str | None) -> str:
+    """What a page's own words (or a stored status) say: ``closed``, ``upcoming`` or ``open``."""
+    word = (stated or "").strip().lower()
+    if word.startswith(("closed", "paused", "awarded")):
+        return "closed"
+    if word.startswith(("upcoming", "opening soon", "forthcoming", "pre-announce")):
+        return "upcoming"
+    return "open"
+
+
 def derive_status(
     now: datetime,
     opens_at: datetime | None,
     closes_at: datetime | None,
     stated: str | None = None,
+    *,
+    ends_at: datetime | None = None,
 ) -> str:
-    """``upcoming``/``open``/``closed`` from the dates, falling back to what the page said."""
+    """``upcoming``/``open``/``closed`` at ``now``: the one rule, used at parse, at ingest and
+    whenever a stored item is shown (``bot.core.status.status_at``).
+
+    A passed closing time (or ``ends_at``, an event's end) closes it whatever the page says; a
+    page that says "closed" (paused, awarded) before its date is believed; a known opening
+    date then decides between upcoming and open, and only without one does "opening soon"
+    count. The SQL of ``storage/repos/search.py`` applies the same rule to stored rows.
+    """
     if closes_at is not None and closes_at <= now:
         return "closed"
-    if opens_at is not None and opens_at > now:
-        return "upcoming"
-    if stated:
-        word = stated.strip().lower()
-        if word.startswith(("closed", "paused", "awarded")):
-            return "closed"
-        if word.startswith(("upcoming", "opening soon", "forthcoming", "pre-announce")):
-            return "upcoming"
-    return "open"
+    if ends_at is not None and ends_at <= now:
+        return "closed"
+    said = stated_status(stated)
+    if said == "closed":
+        return "closed"
+    if opens_at is not None:
+        return "upcoming" if opens_at > now else "open"
+    return said
 
 
 # ---------------------------------------------------------------- identity

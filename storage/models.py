@@ -123,6 +123,31 @@ class Opportunity(Base):
     last_changes: Mapped[list[Any]] = mapped_column(default=list)
 
 
+class LiveOpportunity(Base):
+    """The originals not (yet) closed: what search ranks, kept by database triggers.
+
+    Written only by triggers on ``opportunities`` (see migration ``0002_live``): a row is
+    here while its original is no duplicate and its stored status is not "closed", and the
+    close-expired job removes it by closing the original. ``live_until`` is when it stops
+    being live (the closing time, or an event's end), so a query can apply the clock itself
+    instead of trusting the status. On PostgreSQL the table also holds the weighted
+    ``search_vector`` with its GIN index; on SQLite the FTS5 table ``opportunities_fts``
+    indexes the same rows. Narrow on purpose: ranking reads every hit, and a hit here costs
+    a fraction of a hit in ``opportunities``.
+    """
+
+    __tablename__ = "live_opportunities"
+
+    id: Mapped[int] = mapped_column(
+        ForeignKey("opportunities.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    opens_at: Mapped[datetime | None]
+    closes_at: Mapped[datetime | None]
+    live_until: Mapped[datetime | None]
+
+
 class Chat(Base):
     """A place alerts go to: a Telegram chat or forum topic, a Slack channel or DM, the console."""
 

@@ -39,7 +39,9 @@ def parse(
     file: Annotated[Path, typer.Argument(help="A saved page, feed or calendar.")],
     url: Annotated[str | None, typer.Option(help="The page's URL (default: the source's).")] = None,
 ) -> None:
-    """Parse a saved page and print its opportunities as JSON."""
+    """Parse a saved page and print its opportunities as JSON (statuses as of now)."""
+    from bot.clock import SystemClock
+    from bot.core.status import status_at
     from bot.core.tagging import enrich
     from bot.core.taxonomy import Taxonomy
     from sources.base import SourceError
@@ -61,9 +63,11 @@ def parse(
     except SourceError as exc:
         raise fail(f"{file} did not parse as {source}: {exc}") from None
     taxonomy = Taxonomy.load()
+    now = SystemClock().now()  # the clock `search` uses: a past event is over, as there
     items = []
     for item in result.items:
         item.topics = sorted(set(item.topics) | set(config.topics))
+        item.status = status_at(item, now)
         items.append(enrich(item, taxonomy).to_json())
     typer.echo(json.dumps(items, indent=2, ensure_ascii=False))
 

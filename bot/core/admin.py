@@ -15,7 +15,7 @@ async def status(ctx: Context, services: Services, args: str) -> Reply:
         health = await unit.polling.all()
         depth, oldest = await unit.outbox.depth(now)
         outbox = await unit.outbox.counts()
-        by_status = await unit.opportunities.count_by_status()
+        by_status = await unit.opportunities.count_by_status(now)
         subs = await unit.chats.count_by_platform()
         suggestions = await unit.glossary.open_suggestions()
     failing = [h for h in health if h.consecutive_failures]

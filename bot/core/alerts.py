@@ -33,14 +33,15 @@ def opportunity_section(
     buttons: bool = True,
     summary: bool = True,
 ) -> Section:
-    """One opportunity: title link, funder, deadline, amount, why it matched, terms used."""
+    """One opportunity: title link, funder, deadline, amount, why it matched, terms used.
+
+    ``item.status`` must be as of now (``bot.core.status.as_of``): the deadline line says
+    when an upcoming item opens, never a vague "opens soon" that may be a year away."""
     tz = chat.timezone if chat else None
     lines = []
     facts = [KIND_LABELS.get(item.kind, item.kind)]
     if item.funders:
         facts.append(funders_line(item))
-    if item.status == "upcoming":
-        facts.append("opens soon")
     lines.append(" · ".join(facts))
     for line in (deadline_line(item, tz), amount_line(item)):
         if line:

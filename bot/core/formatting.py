@@ -85,16 +85,20 @@ def shorten(text: str, limit: int = 60) -> str:
 
 
 def deadline_line(item: Opportunity, tz: str | None = None) -> str:
+    """When it starts (an event), or opens and closes: "Opens 28 Apr 2026 · Closes …".
+    An item not open yet always says when it opens, or that it is not open yet."""
     if item.kind == "event" and item.starts_at:
         return f"Starts {when(item.starts_at, tz)}"
+    parts = []
+    if item.status == "upcoming":
+        parts.append(f"Opens {when(item.opens_at, tz)}" if item.opens_at else "Not open yet")
     if item.closes_at:
-        prefix = "Opens " + when(item.opens_at, tz) + " · " if item.status == "upcoming" else ""
-        return f"{prefix}Closes {when(item.closes_at, tz)}"
-    if "closing_date_tbc" in item.flags:
-        return "Closing date to be confirmed"
-    if "no_closing_date" in item.flags:
-        return "Open, no closing date"
-    return ""
+        parts.append(f"Closes {when(item.closes_at, tz)}")
+    elif "closing_date_tbc" in item.flags:
+        parts.append("Closing date to be confirmed")
+    elif "no_closing_date" in item.flags:
+        parts.append("No closing date" if parts else "Open, no closing date")
+    return " · ".join(parts)
 
 
 def funders_line(item: Opportunity) -> str:

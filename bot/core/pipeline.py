@@ -22,10 +22,10 @@ from bot.clock import Clock
 from bot.core.glossary import Glossary
 from bot.core.matching import Match, SubscriptionIndex
 from bot.core.model import Opportunity
+from bot.core.status import status_at
 from bot.core.tagging import enrich
 from bot.core.taxonomy import Taxonomy
 from sources.base import Source
-from sources.normalise import derive_status
 from sources.poller import IngestStats
 from sources.scrub import scrub_item
 from storage.store import Store, Unit
@@ -82,7 +82,7 @@ def prepare(item: Opportunity, source: Source, vocabulary: Vocabulary, clock: Cl
     item.topics = sorted(set(item.topics) | set(config.topics))
     if config.funders and not item.funders:
         item.funders = list(config.funders)
-    item.status = derive_status(clock.now(), item.opens_at, item.closes_at, item.status)
+    item.status = status_at(item, clock.now())
     enrich(item, vocabulary.taxonomy)
     text = " ".join((item.title, item.summary, item.eligibility))
     # Funder names already show in the alert; the notes explain the jargon instead.

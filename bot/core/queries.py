@@ -74,24 +74,58 @@ def more_action(kind: str, offset: int, query: str) -> str:
 async def find(
     services: Services, query: str, *, kind: str, offset: int = 0, limit: int = PAGE_SIZE
 ) -> tuple[list[Opportunity], int]:
-    """Open and upcoming items of a kind: ranked by the query, or soonest first without one.
+    """What is open or upcoming now, of a kind, with statuses as of now: open items first,
+    then those not open yet, each soonest closing first (no closing date last).
     The total is exact for a query and "at least" without one."""
     query = " ".join(query.split())[:MAX_INPUT]
+    now = services.clock.now()
     async with services.store.unit() as unit:
         if query:
             page = await unit.search.search(
-                query_alternatives(query, services), kinds=[kind], limit=limit, offset=offset
+                query_alternatives(query, services),
+                now=now,
+                kinds=[kind],
+                limit=limit,
+                offset=offset,
             )
             return page.items, page.total
-        order = "starts_at" if kind == "event" else "closes_at"
         items = await unit.opportunities.listing(
             kinds=[kind],
             limit=limit + 1,
             offset=offset,
-            order=order,
-            closing_after=services.clock.now() if kind != "event" else None,
+            order="starts_at" if kind == "event" else "closes_at",
+            now=now,
+            upcoming_last=True,
         )
     return items[:limit], offset + len(items)
+
+
+def grouped_sections(items: list[Opportunity], ctx: Context | None) -> list[Section]:
+    """The items as sections, with "Opening later" before those not open yet (and "Open
+    now" before the others when a page has both), so nothing upcoming sits under "open"."""
+    chat = ctx.chat if ctx else None
+    sections: list[Section] = []
+    mixed = len({o.status == "upcoming" for o in items}) > 1
+    previous = None
+    for item in items:
+        group = "Opening later" if item.status == "upcoming" else "Open now"
+        if group != previous and (mixed or group == "Opening later"):
+            sections.append(Section(heading=group))
+        previous = group
+        sections.append(opportunity_section(item, chat, buttons=False))
+    return sections
+
+
+def results_heading(label: str, items: list[Opportunity], query: str) -> str:
+    """ "Open calls", "Calls opening later" or, for a page of both, "Calls"."""
+    upcoming = sum(o.status == "upcoming" for o in items)
+    if not upcoming:
+        heading = f"Open {label}"
+    elif upcoming == len(items):
+        heading = f"{label.capitalize()} opening later"
+    else:
+        heading = label.capitalize()
+    return heading + (f" for “{query}”" if query else "")
 
 
 async def search(
@@ -110,11 +144,11 @@ async def search(
     if not items:
         return Reply(text="No more results.") if offset else no_results(label, query)
     first, last = offset + 1, offset + len(items)
-    heading = f"Open {label}" + (f" for “{shorten(query, 60)}”" if query else "")
     count = f"{first}–{last} of {total}" if query else f"{first}–{last}"
     reply = Reply(
-        text=f"{heading} ({count}), {ordering_note(kind)}",
-        sections=[opportunity_section(o, ctx.chat if ctx else None, buttons=False) for o in items],
+        text=f"{results_heading(label, items, shorten(query, 60))} ({count}), "
+        f"{ordering_note(kind)}",
+        sections=grouped_sections(items, ctx),
     )
     if last < total:
         reply.buttons = [Button("More", action=more_action(kind, last, query))]

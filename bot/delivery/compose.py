@@ -13,6 +13,7 @@ from bot.core.model import Chat
 from bot.core.pipeline import Vocabulary
 from bot.core.queries import entry_section
 from bot.core.replies import Reply, Section
+from bot.core.status import as_of, status_at
 from storage.repos.outbox import QueuedMessage
 from storage.store import Unit
 
@@ -39,7 +40,7 @@ async def compose(
             sections=[entry_section(entry, vocabulary.glossary)],
         )
     if row.reason == "digest":
-        items = await unit.opportunities.by_ids(payload.get("ids", []))
+        items = as_of(await unit.opportunities.by_ids(payload.get("ids", [])), now)
         items = [o for o in items if o.status != "closed"]
         if not items:
             raise Obsolete("everything in the digest has closed")
@@ -48,6 +49,7 @@ async def compose(
     item = await unit.opportunities.get(row.opportunity_id) if row.opportunity_id else None
     if item is None:
         raise Obsolete("opportunity no longer stored")
+    item.status = status_at(item, now)  # the stored status may be hours (or years) behind
     if item.status == "closed":
         raise Obsolete("opportunity closed before the alert went out")
     if row.reason in ("new", "urgent"):

@@ -165,7 +165,7 @@ class Metrics:
             async with asyncio.timeout(REFRESH_SECONDS), runtime.store.unit() as unit:
                 depth, oldest = await unit.outbox.depth(now)
                 outbox = await unit.outbox.counts()
-                by_status = await unit.opportunities.count_by_status()
+                by_status = await unit.opportunities.count_by_status(now)
                 by_platform = await unit.chats.count_by_platform()
                 health = await unit.polling.all()
         except Exception as exc:  # the scrape must still answer, saying the database is down

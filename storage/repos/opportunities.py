@@ -8,10 +8,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.model import Opportunity
+from bot.core.status import as_of
 from sources.normalise import canonical_url, fingerprint
 from storage.models import Opportunity as OpportunityRow
 
@@ -70,6 +71,31 @@ def to_model(row: OpportunityRow) -> Opportunity:
     item.glossary_terms, item.extra = list(row.glossary_terms), dict(row.extra)
     item.id = row.id
     return item
+
+
+def live_at(now: datetime) -> list[ColumnElement[bool]]:
+    """SQL for "not over at ``now``": before its closing time, and an event before its end
+    (or start, without an end). The same rule as ``bot.core.status.status_at``."""
+    row = OpportunityRow
+    event_end = func.coalesce(row.ends_at, row.starts_at)
+    return [
+        or_(row.closes_at.is_(None), row.closes_at > now),
+        or_(row.kind != "event", event_end.is_(None), event_end > now),
+    ]
+
+
+def over_at(now: datetime) -> ColumnElement[bool]:
+    """The negation of ``live_at``: past its closing time, or an event that is over."""
+    row = OpportunityRow
+    event_end = func.coalesce(row.ends_at, row.starts_at)
+    return or_(row.closes_at <= now, and_(row.kind == "event", event_end <= now))
+
+
+def upcoming_at(now: datetime) -> ColumnElement[bool]:
+    """SQL for "not open yet at ``now``": a future opening date, or none and a page that
+    said "opening soon"."""
+    row = OpportunityRow
+    return or_(row.opens_at > now, and_(row.opens_at.is_(None), row.status == "upcoming"))
 
 
 def _changes(row: OpportunityRow, item: Opportunity) -> list[str]:
@@ -187,11 +213,17 @@ class OpportunityRepo:
         statuses: Sequence[str] = ("open", "upcoming"),
         closing_before: datetime | None = None,
         closing_after: datetime | None = None,
+        now: datetime | None = None,
+        upcoming_last: bool = False,
         limit: int = 50,
         offset: int = 0,
         order: str = "closes_at",
     ) -> list[Opportunity]:
-        """Originals (not duplicates) filtered by kind, status and closing window."""
+        """Originals (not duplicates) filtered by kind, stored status and closing window.
+
+        With ``now``, only what is live at ``now`` (nothing past its closing time or, for an
+        event, its end, whatever the stored status says), with statuses as at ``now``;
+        ``upcoming_last`` then lists what is open before what has not opened yet."""
         query = select(OpportunityRow).where(OpportunityRow.duplicate_of_id.is_(None))
         if kinds:
             query = query.where(OpportunityRow.kind.in_(kinds))
@@ -201,18 +233,24 @@ class OpportunityRepo:
             query = query.where(OpportunityRow.closes_at <= closing_before)
         if closing_after is not None:
             query = query.where(OpportunityRow.closes_at > closing_after)
+        ordering = []
+        if now is not None:
+            query = query.where(*live_at(now))
+            if upcoming_last:
+                ordering.append(case((upcoming_at(now), 1), else_=0))
         column = getattr(OpportunityRow, order)
-        query = query.order_by(column.is_(None), column, OpportunityRow.id)
+        query = query.order_by(*ordering, column.is_(None), column, OpportunityRow.id)
         rows = await self.session.scalars(query.limit(limit).offset(offset))
-        return [to_model(row) for row in rows]
+        items = [to_model(row) for row in rows]
+        return as_of(items, now) if now is not None else items
 
     async def close_expired(self, now: datetime) -> list[int]:
-        """Mark as closed what has passed its closing time; returns their ids."""
+        """Mark as closed what has passed its closing time, and events that are over;
+        returns their ids. (Readers apply the clock themselves: this keeps the stored
+        status, and so the live search index, from filling up with the past.)"""
         rows = list(
             await self.session.scalars(
-                select(OpportunityRow).where(
-                    OpportunityRow.status != "closed", OpportunityRow.closes_at <= now
-                )
+                select(OpportunityRow).where(OpportunityRow.status != "closed", over_at(now))
             )
         )
         for row in rows:
@@ -220,8 +258,20 @@ class OpportunityRepo:
             row.updated_at = now
         return [row.id for row in rows]
 
-    async def count_by_status(self) -> dict[str, int]:
+    async def count_by_status(self, now: datetime | None = None) -> dict[str, int]:
+        """How many of each status: as stored, or with ``now`` as at ``now`` (the rule of
+        ``bot.core.status.status_at``), which is what a report should say."""
+        status = OpportunityRow.status
+        if now is not None:
+            status = case(
+                (over_at(now), "closed"),
+                (OpportunityRow.status == "closed", "closed"),
+                (upcoming_at(now), "upcoming"),
+                else_="open",
+            )
+        # Grouped outside, so PostgreSQL sees one expression, not two with their own params.
+        statuses = select(status.label("status")).subquery()
         rows = await self.session.execute(
-            select(OpportunityRow.status, func.count()).group_by(OpportunityRow.status)
+            select(statuses.c.status, func.count()).group_by(statuses.c.status)
         )
         return dict(rows.all())

@@ -1,4 +1,4 @@
-"""Full-text search over open and upcoming opportunities, on SQLite FTS5 or PostgreSQL.
+"""Full-text search over what is open or upcoming now, on SQLite FTS5 or PostgreSQL.
 
 The caller passes *alternatives*: each is a list of words that must all appear (the user's
 own query) or a phrase (a synonym from the taxonomy). Nothing the user typed reaches the
@@ -10,19 +10,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.model import Opportunity
+from bot.core.status import as_of
 from storage.models import Opportunity as OpportunityRow
 from storage.repos.opportunities import to_model
+from storage.types import UTCDateTime
 
 
 @dataclass(slots=True)
 class SearchPage:
+    """A page of hits; ``total`` counts every hit, ``upcoming`` those not open yet."""
+
     items: list[Opportunity]
     total: int
+    upcoming: int = 0
 
 
 def _fts5_string(term: str) -> str:
@@ -39,31 +45,47 @@ def fts5_expression(alternatives: Sequence[Sequence[str]]) -> str:
     return " OR ".join(groups)
 
 
-# bm25() cannot sit beside a window function, so ranks are computed first, then joined.
-_SQLITE = """
-WITH hits AS MATERIALIZED (
-  SELECT rowid AS id, bm25(opportunities_fts, 8.0, 2.0, 1.0) AS rank
-  FROM opportunities_fts WHERE opportunities_fts MATCH :expression
-)
-SELECT o.id AS id, count(*) OVER () AS total
-FROM hits JOIN opportunities o ON o.id = hits.id
-WHERE o.duplicate_of_id IS NULL AND o.status IN ('open', 'upcoming') {kind_filter}
-ORDER BY hits.rank, o.closes_at IS NULL, o.closes_at, o.id
+# Both queries rank only ``live_opportunities`` (the originals not closed, kept by triggers:
+# migration 0002_live) and apply the clock themselves: ``live_until`` (closing time, or an
+# event's end) must be after now, whatever the stored status says. Open items come before
+# upcoming ones (``upcoming`` is 1), each group soonest closing first and no closing date
+# last (what people expect, and what the reply says: ``queries.ordering_note``); relevance
+# only breaks ties.
+_UPCOMING = "CASE WHEN l.opens_at > :now OR (l.opens_at IS NULL AND l.status = 'upcoming') "
+_UPCOMING += "THEN 1 ELSE 0 END"
+_LIVE = "(l.live_until IS NULL OR l.live_until > :now)"
+
+# bm25() cannot sit beside a window function, so the hits are gathered (ranked, joined to
+# the narrow live table for the filters) once, then counted and sorted apart. The wide
+# opportunities rows are not read at all.
+_SQLITE = f"""
+WITH live AS MATERIALIZED (
+  SELECT l.id, l.closes_at, bm25(opportunities_fts, 8.0, 2.0, 1.0) AS rank,
+    {_UPCOMING} AS upcoming
+  FROM opportunities_fts JOIN live_opportunities l ON l.id = opportunities_fts.rowid
+  WHERE opportunities_fts MATCH :expression AND {_LIVE} {{kind_filter}}
+),
+counts AS MATERIALIZED (SELECT count(*) AS total, sum(upcoming) AS upcoming_total FROM live)
+SELECT live.id, live.upcoming, counts.total, counts.upcoming_total FROM live, counts
+ORDER BY live.upcoming, live.closes_at IS NULL, live.closes_at, live.rank, live.id
 LIMIT :limit OFFSET :offset
 """
 
-# The rank is computed inside ``hits`` so the window count does not drag the tsvector along;
-# ts_rank (not ts_rank_cd) because cover density costs several times more per row.
-_POSTGRES = """
-WITH q AS (SELECT {tsquery} AS query),
-hits AS (
-  SELECT o.id, o.closes_at, ts_rank(o.search_vector, q.query) AS rank
-  FROM opportunities o, q
-  WHERE o.search_vector @@ q.query
-    AND o.duplicate_of_id IS NULL AND o.status IN ('open', 'upcoming') {kind_filter}
+# MATERIALIZED so the rank is computed once per hit and the count and sort do not drag the
+# tsvector along, and so the count is made once even where the planner guesses one hit and
+# would recount it per row; ts_rank (not ts_rank_cd) because cover density costs more.
+_POSTGRES = f"""
+WITH q AS (SELECT {{tsquery}} AS query),
+hits AS MATERIALIZED (
+  SELECT l.id, l.closes_at, ts_rank(l.search_vector, q.query) AS rank, {_UPCOMING} AS upcoming
+  FROM live_opportunities l, q
+  WHERE l.search_vector @@ q.query AND {_LIVE} {{kind_filter}}
+),
+counts AS MATERIALIZED (
+  SELECT count(*) AS total, sum(upcoming) AS upcoming_total FROM hits
 )
-SELECT id, count(*) OVER () AS total FROM hits
-ORDER BY rank DESC, closes_at IS NULL, closes_at, id
+SELECT hits.id, hits.upcoming, counts.total, counts.upcoming_total FROM hits, counts
+ORDER BY hits.upcoming, hits.closes_at IS NULL, hits.closes_at, hits.rank DESC, hits.id
 LIMIT :limit OFFSET :offset
 """
 
@@ -78,18 +100,20 @@ class SearchRepo:
         self,
         alternatives: Sequence[Sequence[str]],
         *,
+        now: datetime,
         kinds: Sequence[str] = (),
         limit: int = 5,
         offset: int = 0,
     ) -> SearchPage:
-        """One page of matches, most relevant first, then soonest closing."""
+        """One page of what is open or upcoming at ``now``: open first, each group most
+        relevant first, then soonest closing; statuses as at ``now``."""
         alternatives = [list(a) for a in alternatives if any(w.strip() for w in a)]
         if not alternatives:
             return SearchPage([], 0)
-        params: dict = {"limit": limit, "offset": offset}
+        params: dict = {"limit": limit, "offset": offset, "now": now}
         kind_filter = ""
         if kinds:
-            kind_filter = "AND o.kind IN :kinds"
+            kind_filter = "AND l.kind IN :kinds"
             params["kinds"] = list(kinds)
         if self.session.bind.dialect.name == "sqlite":
             sql = _SQLITE.format(kind_filter=kind_filter)
@@ -101,7 +125,8 @@ class SearchRepo:
                 function = "phraseto_tsquery" if len(words) == 1 else "plainto_tsquery"
                 parts.append(f"{function}('english', :alt{index})")
             sql = _POSTGRES.format(tsquery=" || ".join(parts), kind_filter=kind_filter)
-        statement = text(sql)
+        # The instant goes through the column type, so SQLite compares it as stored.
+        statement = text(sql).bindparams(bindparam("now", type_=UTCDateTime()))
         if kinds:
             statement = statement.bindparams(bindparam("kinds", expanding=True))
         rows = (await self.session.execute(statement, params)).all()
@@ -114,4 +139,5 @@ class SearchRepo:
                 select(OpportunityRow).where(OpportunityRow.id.in_(ids))
             )
         }
-        return SearchPage([to_model(loaded[i]) for i in ids if i in loaded], rows[0].total)
+        items = as_of([to_model(loaded[i]) for i in ids if i in loaded], now)
+        return SearchPage(items, rows[0].total, int(rows[0].upcoming_total or 0))

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
+from bot.clock import SystemClock
+from storage.db import head_revision
 from tests.helpers.databases import require_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOTS = ROOT / "sources" / "data" / "snapshots"
+CAPTURED = datetime(2025, 3, 28, 12, tzinfo=UTC)  # the offline clock's start (manifest.toml)
 CONTRACT_KEYS = {
     "source",
     "external_id",
@@ -60,8 +65,9 @@ def test_offline_poll_fills_an_empty_database_then_reports_everything_unchanged(
     assert all("unchanged" in row for row in rows), second.output
 
 
-def test_search_answers_mental_health_offline_with_contract_json(cli):
+def test_search_answers_mental_health_offline_with_contract_json(cli, monkeypatch):
     cli("poll", "--offline", "ukri")
+    monkeypatch.setattr(SystemClock, "now", lambda self: CAPTURED)  # the snapshots' day
     result = cli("search", "mental health", "--json")
     items = json.loads(result.output)
     assert items
@@ -73,12 +79,38 @@ def test_search_answers_mental_health_offline_with_contract_json(cli):
     assert "Open calls for “mental health”" in text.output
 
 
+def test_search_with_todays_clock_shows_nothing_that_has_closed(cli):
+    """The offline poll stores the calls as open on 28 March 2025; today they have closed,
+    though nothing ran the close-expired job, and search (with words or without) says so."""
+    cli("poll", "--offline", "ukri")
+    now = datetime.now(UTC)
+    for query in ("mental health", ""):
+        items = json.loads(cli("search", query, "--json").output)
+        assert all(item["status"] in ("open", "upcoming") for item in items)
+        assert all(
+            item["closes_at"] is None or datetime.fromisoformat(item["closes_at"]) > now
+            for item in items
+        ), query
+        text = cli("search", query).output
+        assert not re.search(r"Closes \d+ \w+ 2025", text), text
+
+
 def test_parse_prints_the_contract_json(cli):
     result = cli("parse", "nihr", str(SNAPSHOTS / "nihr-detail-womens-health-communication.html"))
     items = json.loads(result.output)
     assert items[0]["funders"] == ["NIHR"]
     assert items[0]["closes_at"].endswith("+01:00")  # a summer deadline, UK time
     assert set(items[0]) >= CONTRACT_KEYS
+
+
+def test_parse_gives_events_their_status_by_the_clock(cli, monkeypatch):
+    """A charity's 2024 calendar: every event is over by now, and was to come before."""
+    calendar = str(ROOT / "tests" / "fixtures" / "ical" / "charity-events-ecp.ics")
+    events = json.loads(cli("parse", "mcpin-events", calendar).output)
+    assert events and {e["status"] for e in events} == {"closed"}
+    monkeypatch.setattr(SystemClock, "now", lambda self: datetime(2024, 1, 1, tzinfo=UTC))
+    events = json.loads(cli("parse", "mcpin-events", calendar).output)
+    assert {e["status"] for e in events} == {"open"}
 
 
 def test_parse_errors_are_one_line(cli, tmp_path):
@@ -139,12 +171,13 @@ def test_db_upgrade_twice_on_postgresql(cli, monkeypatch):
         for _ in range(2):
             result = cli("db", "upgrade")
             assert result.exit_code == 0, result.output
-            assert "revision 0001" in result.output
+            assert f"revision {head_revision()}" in result.output
     finally:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def test_search_pages_in_text_mode_with_limit_and_page(cli):
+def test_search_pages_in_text_mode_with_limit_and_page(cli, monkeypatch):
+    monkeypatch.setattr(SystemClock, "now", lambda self: CAPTURED)  # the snapshots' day
     cli("poll", "--offline", "ukri")
     everything = json.loads(cli("search", "mental health", "--json", "--limit", "100").output)
     assert len(everything) >= 3

@@ -40,7 +40,7 @@ async def test_full_text_search_objects_exist(store):
             found = await conn.scalar(
                 text(
                     "SELECT count(*) FROM information_schema.columns "
-                    "WHERE table_name = 'opportunities' AND column_name = 'search_vector' "
+                    "WHERE table_name = 'live_opportunities' AND column_name = 'search_vector' "
                     "AND table_schema = current_schema()"
                 )
             )
