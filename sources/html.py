@@ -28,6 +28,8 @@ import soupsieve
 from bs4 import BeautifulSoup, Tag
 
 from bot.core.model import Opportunity
+from bot.core.tagging_cues import CUES
+from bot.core.textmatch import phrase_in
 from sources.base import ParseError, ParseResult, Source, SourceConfig
 from sources.normalise import (
     canonical_url,
@@ -83,6 +85,14 @@ def _href(element: Tag | None) -> str | None:
         return str(element["href"]).strip()
     anchor = element.find("a", href=True)
     return str(anchor["href"]).strip() if isinstance(anchor, Tag) else None
+
+
+def _says_no_deadline(element: Tag | None) -> bool:
+    """The deadline cell says in the funder's words that there is none ("Rolling – no closing
+    date"): the only way a listing earns ``no_closing_date`` (a missing date does not)."""
+    if element is None:
+        return False
+    return any(phrase_in(p, element.get_text(" ")) for p in CUES["no_deadline"])
 
 
 def _closing_date(element: Tag | None) -> datetime | None:
@@ -156,6 +166,9 @@ class HtmlListingSource(Source):
         summary = clean_text(summary_element.get_text(" ")) if summary_element else ""
         amount_element = self._select_one(card, "amount")
         amounts = amounts_from_range(amount_element.get_text(" ") if amount_element else "")
+        deadline = self._select_one(card, "date")
+        closes_at = _closing_date(deadline)
+        stays_open = closes_at is None and _says_no_deadline(deadline)
         return Opportunity(
             source=self.config.name,
             external_id=canonical_url(link),
@@ -163,7 +176,8 @@ class HtmlListingSource(Source):
             title=title,
             kind=infer_kind(title, summary, self.config.kind),
             funders=list(self.config.funders),
-            closes_at=_closing_date(self._select_one(card, "date")),
+            closes_at=closes_at,
+            flags=["no_closing_date"] if stays_open else [],
             award_min_pence=amounts.award_min,
             award_max_pence=amounts.award_max,
             summary=trim_text(summary, SUMMARY_CHARS),

@@ -98,8 +98,19 @@ def test_second_page_resolves_links_against_its_own_url(fixtures_dir):
         item.url == "https://foundation.example.org.uk/grants/lived-experience-leadership-awards/"
     )
     assert item.closes_at is None  # "Rolling – no closing date"
+    assert item.flags == ["no_closing_date"]  # the funder's words, not a missing date
     assert item.award_max_pence == 250_000  # "£2,500 each"
     assert result.next_urls == []  # the last page
+
+
+def test_a_card_without_a_deadline_is_not_said_to_have_none(fixtures_dir):
+    """No date and no words for "rolling": we have not been told, so no flag."""
+    page = read(fixtures_dir, "small-funder-grants-page2.html").replace(
+        b"Rolling &#8211; no closing date", b"See the guidance"
+    )
+    (item,) = make_source(SMALL_FUNDER).parse(page, PAGE_2).items
+    assert item.closes_at is None
+    assert item.flags == []
 
 
 def test_changed_markup_is_a_parse_error(fixtures_dir):
