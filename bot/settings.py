@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     sources_file: Path | None = Field(None, alias="SIGNPOST_SOURCES_FILE")
     glossary_file: Path | None = Field(None, alias="SIGNPOST_GLOSSARY_FILE")
     health_port: int | None = Field(None, alias="SIGNPOST_HEALTH_PORT", ge=0, le=65535)
+    # Loopback unless told otherwise: the endpoint is not public. The container image sets
+    # 0.0.0.0, because there the port is reached through Docker's own network.
+    health_host: str = Field("127.0.0.1", alias="SIGNPOST_HEALTH_HOST", min_length=1)
     log_format: Literal["text", "json"] = Field("text", alias="SIGNPOST_LOG_FORMAT")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", alias="SIGNPOST_LOG_LEVEL"

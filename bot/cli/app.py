@@ -17,6 +17,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Typer's Rich help (0.29, which vendors click) prints a flag's type, so every flag read
+    # "--help <bool>" as if it took a value. Click's plain help shows flags as flags, on
+    # every Typer version we allow.
+    rich_markup_mode=None,
 )
 
 err = Console(stderr=True, soft_wrap=True)
