@@ -77,6 +77,9 @@ async def search(
         if offset:
             return Reply(text="No more results.")
         hint = f" for “{query}”" if query else ""
+        why = services.poll_progress().explain() if services.poll_progress else ""
+        if why:
+            return Reply(text=f"No {label}{hint} yet. {why}")
         return Reply(
             text=f"No open {label}{hint} right now. Try fewer or broader words, "
             "or /subscribe to hear when one appears."

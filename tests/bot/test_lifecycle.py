@@ -69,3 +69,70 @@ def test_importing_the_package_does_nothing(tmp_path):
         [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+async def test_shutdown_during_a_scheduled_poll_logs_no_traceback(tmp_path, monkeypatch, caplog):
+    """The scheduler cancels a running poll job when it shuts down; APScheduler used to log
+    that as 'Job ... raised an exception' with a CancelledError traceback."""
+    import asyncio
+    import logging
+
+    import bot.runtime
+    from bot.runtime import build_runtime, schedule_jobs
+    from bot.settings import Settings
+    from storage.store import Store
+
+    started = asyncio.Event()
+
+    async def hanging_poll(*args, **kwargs):
+        started.set()
+        await asyncio.Event().wait()  # a fetch that never answers
+
+    monkeypatch.setattr(bot.runtime, "poll_many", hanging_poll)
+    caplog.set_level(logging.INFO)
+    store = Store.from_url(f"sqlite:///{tmp_path / 'bot.db'}")
+    await store.upgrade()
+    runtime = await build_runtime(Settings(), store, offline=True, stop=asyncio.Event())
+    try:
+        schedule_jobs(runtime)
+        runtime.scheduler.start()
+        async with asyncio.timeout(15):
+            await started.wait()
+        runtime.scheduler.shutdown(wait=False)
+        await asyncio.sleep(0.2)  # let the cancelled jobs finish and report
+    finally:
+        await runtime.http.aclose()
+        await store.close()
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], [r.getMessage() for r in errors]
+    assert "stopped: shutting down" in caplog.text
+
+
+async def test_a_poll_skipped_as_not_due_counts_in_the_first_round(tmp_path):
+    """A source polled by an earlier run (not due yet, or backing off) is not polled now, yet
+    the first round must still end, knowing whether that source was failing."""
+    import asyncio
+    from datetime import timedelta
+
+    from bot.runtime import build_runtime
+    from bot.settings import Settings
+    from storage.store import Store
+
+    store = Store.from_url(f"sqlite:///{tmp_path / 'bot.db'}")
+    await store.upgrade()
+    runtime = await build_runtime(Settings(), store, offline=True, stop=asyncio.Event())
+    try:
+        later = runtime.clock.now() + timedelta(hours=1)
+        names = sorted(runtime.sources)
+        async with store.unit() as unit:
+            for name in names:
+                await unit.polling.record_failure(
+                    name, now=runtime.clock.now(), error="x", next_poll_at=later, duration_ms=1
+                )
+        for name in names:
+            await runtime.scheduled_poll(name)
+        assert runtime.first_poll.complete.is_set()
+        assert runtime.first_poll.failures() == names
+    finally:
+        await runtime.http.aclose()
+        await store.close()
