@@ -136,3 +136,51 @@ async def test_a_poll_skipped_as_not_due_counts_in_the_first_round(tmp_path):
     finally:
         await runtime.http.aclose()
         await store.close()
+
+
+def test_ctrl_d_at_the_console_terminal_stops_run(tmp_path):
+    """`make run` at a terminal: Ctrl-D ends the console, and the bot with it, as in the demo."""
+    import pty
+
+    primary, secondary = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "SLACK_"))}
+    env |= {"SIGNPOST_DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}", "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", "--offline"],
+        cwd=tmp_path,
+        env=env,
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+    )
+    os.close(secondary)
+    seen = b""
+
+    def read_until(marker: bytes, seconds: float = 30) -> None:
+        nonlocal seen
+        deadline = time.monotonic() + seconds
+        while marker not in seen and time.monotonic() < deadline:
+            try:
+                chunk = os.read(primary, 4096)
+            except OSError:  # the terminal closed: the process has gone
+                break
+            seen += chunk
+        if marker not in seen:
+            process.kill()
+            pytest.fail(
+                f"never saw {marker!r}; the terminal showed:\n{seen.decode(errors='replace')}"
+            )
+
+    try:
+        read_until(b"First poll done")
+        os.write(primary, b"/glossary co-PI\n")
+        read_until(b"A senior member of a research team")
+        os.write(primary, b"\x04")  # Ctrl-D on an empty line: end of input
+        assert process.wait(timeout=15) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(primary)
+    assert b"Traceback" not in seen
+    log = (tmp_path / "signpost.log").read_text(encoding="utf-8")
+    assert "stopped" in log
