@@ -95,9 +95,9 @@ def _intro(runtime, chat_name: str, log_path: Path | None) -> str:
     count = len(runtime.sources)
     return (
         f"Signpost console{who}: the commands of Telegram and Slack, typed here; alerts are "
-        f"printed. {logs}I'm gathering opportunities from {count} sources for the first "
-        "time; that takes a minute or two, and I'll say here when it is done. Meanwhile try "
-        "/help or /glossary co-PI. Ctrl-D or Ctrl-C stops the bot."
+        f"printed. {logs}I'm gathering opportunities from {count} sources; the first round "
+        "takes a minute or two, and I'll say here when it is done. Meanwhile try /help or "
+        "/glossary co-PI. Ctrl-D or Ctrl-C stops the bot."
     )
 
 
