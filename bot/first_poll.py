@@ -17,8 +17,9 @@ from bot.core.context import PollProgress
 class FirstPoll:
     """The latest outcome (failed or not) of each source this process polls."""
 
-    def __init__(self, names: Iterable[str] = ()) -> None:
+    def __init__(self, names: Iterable[str] = (), *, local: bool = False) -> None:
         self.names = frozenset(names)
+        self.local = local  # no chat transport: the console on someone's own machine
         self._failed: dict[str, bool] = {}
         self.complete = asyncio.Event()  # every source polled (or found not due) once
         if not self.names:
@@ -37,5 +38,8 @@ class FirstPoll:
 
     def progress(self) -> PollProgress:
         return PollProgress(
-            total=len(self.names), checked=len(self._failed), failed=len(self.failures())
+            total=len(self.names),
+            checked=len(self._failed),
+            failed=len(self.failures()),
+            local=self.local,
         )

@@ -236,7 +236,9 @@ async def build_runtime(
         scheduler=scheduler,
         stop=stop,
         offline=offline,
-        first_poll=FirstPoll(sources),
+        first_poll=FirstPoll(
+            sources, local=not (settings.telegram_configured or settings.slack_configured)
+        ),
     )
     runtime_ref.append(runtime)
     dispatcher.channels = runtime.channels

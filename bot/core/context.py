@@ -21,6 +21,7 @@ class PollProgress:
     total: int
     checked: int
     failed: int
+    local: bool = False  # a console on someone's machine (no chat token): `make demo` helps
 
     def explain(self) -> str:
         """One sentence for an empty answer, or "" when the sources have had their say."""
@@ -29,11 +30,16 @@ class PollProgress:
                 f"I'm still gathering opportunities: {self.checked} of {self.total} sources "
                 "checked so far. Ask again in a minute."
             )
-        if self.total and self.failed == self.total:
+        if self.total and self.failed == self.total and self.local:
             return (
                 f"Every source failed when I last polled it ({self.total} of {self.total}; "
                 "is this machine offline?), so there is nothing to search yet. "
                 "Run `make demo` (or `signpost demo`) to see the bot work on saved pages."
+            )
+        if self.total and self.failed == self.total:
+            return (
+                "Every source failed when I last polled it, so there is nothing to search "
+                "yet; the admins are told. Please try again later."
             )
         return ""
 

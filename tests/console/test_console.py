@@ -165,7 +165,7 @@ async def test_an_empty_search_says_the_first_poll_is_still_running(store, vocab
 
 
 async def test_an_empty_search_says_every_source_failed(store, vocabulary, tmp_path):
-    poll = FirstPoll(["ukri", "nihr"])
+    poll = FirstPoll(["ukri", "nihr"], local=True)
     transport, _, _ = console(store, vocabulary, tmp_path, poll=poll)
     poll.record("ukri", failed=True)
     poll.record("nihr", failed=True)
@@ -205,3 +205,14 @@ def test_a_console_chat_is_named_by_platform_and_name():
 
     assert console_chat() == Chat("console", "local", kind="private", title="Console")
     assert console_chat("alice").platform_chat_id == "alice"
+
+
+async def test_in_a_chat_deployment_every_source_failing_names_no_make_command(
+    store, vocabulary, tmp_path
+):
+    poll = FirstPoll(["ukri"], local=False)  # Telegram or Slack: make demo means nothing there
+    transport, _, _ = console(store, vocabulary, tmp_path, poll=poll)
+    poll.record("ukri", failed=True)
+    text = await transport.answer("/calls mental health")
+    assert "Every source failed" in text
+    assert "make" not in text and "demo" not in text
