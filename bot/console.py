@@ -220,7 +220,7 @@ class ConsoleTransport:
         if not line:
             return ""
         ctx = await self.context()
-        if line.isdigit():
+        if line.isascii() and line.isdigit():  # "¹" is a digit to isdigit, not to int
             action = self.screen.action(int(line))
             if action is None:
                 return (

@@ -95,6 +95,7 @@ async def test_typing_a_buttons_number_presses_it(store, vocabulary, tmp_path):
 
     missing = await transport.answer("7")
     assert missing.startswith("There is no button 7 on screen")
+    assert await transport.answer("¹")  # answered as text, not pressed as a number
 
 
 async def test_export_writes_the_file_it_announces(store, vocabulary, tmp_path):
