@@ -12,11 +12,12 @@ import asyncio
 import contextlib
 import logging
 import signal
-import sys
 from contextlib import AsyncExitStack
+from pathlib import Path
 
 from bot.runtime import Component, build_runtime, schedule_jobs
 from bot.settings import Settings
+from sources import parsing
 from storage.store import Store
 
 log = logging.getLogger("signpost")
@@ -34,8 +35,17 @@ def _install_signal_handlers(stop: asyncio.Event) -> list[signal.Signals]:
     return installed
 
 
-def default_components(settings: Settings) -> list[Component]:
-    """The transports the settings ask for; the console when no chat token is set."""
+def console_reads_commands(settings: Settings) -> bool:
+    """Whether ``signpost run`` will read commands at a console: no chat token is set and
+    stdin is a terminal, a pipe or a file (not a service's ``/dev/null``)."""
+    from bot.console import reads_commands
+
+    return not (settings.telegram_configured or settings.slack_configured) and reads_commands()
+
+
+def default_components(settings: Settings, *, log_path: Path | None = None) -> list[Component]:
+    """The transports the settings ask for; the console when no chat token is set (naming
+    ``log_path`` as where the logs go, when they were sent to a file)."""
     components: list[Component] = []
     if settings.health_port is not None:
         from bot.ops.health import health_component
@@ -50,9 +60,13 @@ def default_components(settings: Settings) -> list[Component]:
 
         components.append(slack_component)
     if not components or not (settings.telegram_configured or settings.slack_configured):
-        from bot.console import console_component
+        from bot.console import reads_commands
+        from bot.console_session import console_component
 
-        components.append(console_component(interactive=sys.stdin.isatty()))
+        console = console_component(
+            interactive=reads_commands(), chat_name=settings.console_chat, log_path=log_path
+        )
+        components.append(console)
     return components
 
 
@@ -75,6 +89,8 @@ async def serve(
         log.info("database ready (%s, schema revision %s)", store.dialect, revision)
         runtime = await build_runtime(settings, store, offline=offline, stop=stop)
         stack.push_async_callback(runtime.http.aclose)
+        # The parse workers are started on the first poll; stop them with the bot.
+        stack.callback(parsing.shutdown)
         for line in settings.describe_transports():
             log.info(line)
         if offline:

@@ -28,6 +28,7 @@ from bot.core.glossary_admin import load_admin_terms
 from bot.core.pipeline import Ingestor, Vocabulary
 from bot.delivery.channel import Channel
 from bot.delivery.dispatcher import Dispatcher
+from bot.first_poll import FirstPoll
 from bot.jobs import notify_admins
 from bot.settings import Settings
 from sources.base import Source
@@ -74,6 +75,7 @@ class Runtime:
     channels: dict[str, Channel] = field(default_factory=dict)
     connected: dict[str, bool] = field(default_factory=dict)
     metrics: PollObserver | None = None  # hooked by the health endpoint
+    first_poll: FirstPoll = field(default_factory=FirstPoll)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     _poll_slots: asyncio.Semaphore | None = None
 
@@ -125,6 +127,7 @@ class Runtime:
                 )
             if self.metrics is not None:
                 self.metrics.observe_poll(report)
+            self.first_poll.record(name, failed=report.outcome == "failed")
         log.info(
             "polled %s: %s (new %d, updated %d, unchanged %d)%s",
             name,
@@ -135,6 +138,20 @@ class Runtime:
             f": {report.error}" if report.error else "",
         )
         return report
+
+    async def scheduled_poll(self, name: str) -> None:
+        """The poll job. A poll skipped (not due, backing off, a replica's) still counts in
+        ``first_poll``, from the stored state. Shutdown cancels a running job: that ends it
+        quietly, where APScheduler would log the cancellation as the job's traceback."""
+        try:
+            report = await self.poll_one(name)
+            if report is None:
+                async with self.store.unit() as unit:
+                    state = await unit.polling.get(name)
+                failing = state is not None and state.consecutive_failures > 0
+                self.first_poll.record(name, failed=failing)
+        except asyncio.CancelledError:
+            log.info("poll of %s stopped: shutting down", name)
 
 
 def offline_sources(catalogue: Catalogue, manifest) -> dict[str, Source]:
@@ -198,6 +215,7 @@ async def build_runtime(
         admins=settings.admin_ids,
         source_names=lambda: sorted(sources),
         poll_now=poll_now,
+        poll_progress=lambda: runtime_ref[0].first_poll.progress(),
     )
     commands = Commands(core)
     admin_terms = await load_admin_terms(core)
@@ -231,6 +249,9 @@ async def build_runtime(
         scheduler=scheduler,
         stop=stop,
         offline=offline,
+        first_poll=FirstPoll(
+            sources, local=not (settings.telegram_configured or settings.slack_configured)
+        ),
     )
     runtime_ref.append(runtime)
     dispatcher.channels = runtime.channels
@@ -255,7 +276,7 @@ def schedule_jobs(runtime: Runtime) -> None:
     for name, source in runtime.sources.items():
         minutes = max(5, source.config.interval_minutes)
         scheduler.add_job(
-            runtime.poll_one,
+            runtime.scheduled_poll,
             "interval",
             args=[name],
             id=f"poll:{name}",

@@ -6,6 +6,7 @@ Every variable of the architecture's environment contract is here. Invalid value
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -16,6 +17,7 @@ from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DATABASE_URL = "sqlite:///./signpost.db"
 PLATFORMS = ("telegram", "slack", "console")
+CHAT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")  # a console chat's name (--chat)
 
 
 class SettingsError(Exception):
@@ -48,6 +50,13 @@ class Settings(BaseSettings):
     sources_file: Path | None = Field(None, alias="SIGNPOST_SOURCES_FILE")
     glossary_file: Path | None = Field(None, alias="SIGNPOST_GLOSSARY_FILE")
     health_port: int | None = Field(None, alias="SIGNPOST_HEALTH_PORT", ge=0, le=65535)
+    # Loopback unless told otherwise: the endpoint is not public. The container image sets
+    # 0.0.0.0, because there the port is reached through Docker's own network.
+    health_host: str = Field("127.0.0.1", alias="SIGNPOST_HEALTH_HOST", min_length=1)
+    # The console's own settings: which named chat it acts as (``--chat`` overrides), and
+    # where the logs go while it reads commands, so that they do not bury the prompt.
+    console_chat: str = Field("local", alias="SIGNPOST_CONSOLE_CHAT")
+    console_log: Path = Field(Path("signpost.log"), alias="SIGNPOST_CONSOLE_LOG")
     log_format: Literal["text", "json"] = Field("text", alias="SIGNPOST_LOG_FORMAT")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", alias="SIGNPOST_LOG_LEVEL"
@@ -68,6 +77,16 @@ class Settings(BaseSettings):
             raise ValueError(f"not a database URL: {value!r}") from exc
         if url.get_backend_name() not in ("sqlite", "postgresql"):
             raise ValueError("only sqlite:// and postgresql:// URLs are supported")
+        return value
+
+    @field_validator("console_chat")
+    @classmethod
+    def _check_console_chat(cls, value: str) -> str:
+        if not CHAT_NAME.fullmatch(value):
+            raise ValueError(
+                f"{value!r} is not a chat name: 1 to 32 letters, digits, '.', '_' or '-', "
+                "starting with a letter or digit"
+            )
         return value
 
     @field_validator("admins")

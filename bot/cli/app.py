@@ -7,6 +7,8 @@ first; a bad setting is one line on stderr and exit code 2, never a traceback.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.console import Console
 
@@ -17,6 +19,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Typer's Rich help (0.29, which vendors click) prints a flag's type, so every flag read
+    # "--help <bool>" as if it took a value. Click's plain help shows flags as flags, on
+    # every Typer version we allow.
+    rich_markup_mode=None,
 )
 
 err = Console(stderr=True, soft_wrap=True)
@@ -28,16 +34,20 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def settings_or_exit() -> Settings:
-    """The settings from the environment, or one line on stderr and exit code 2."""
+def settings_or_exit(**overrides: object) -> Settings:
+    """The settings from the environment (``overrides`` by variable name, e.g. a command's
+    option), or one line on stderr and exit code 2."""
     try:
-        return load_settings()
+        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
     except SettingsError as exc:
         raise fail(str(exc), 2) from None
 
 
-def start_logging(settings: Settings) -> None:
-    """Configure logging as the settings say, with every secret redacted."""
+def start_logging(settings: Settings, path: Path | None = None) -> None:
+    """Configure logging as the settings say, with every secret redacted; to the file at
+    ``path`` when one is given."""
     from bot.ops.logs import configure_logging
 
-    configure_logging(level=settings.log_level, fmt=settings.log_format, secrets=settings.secrets())
+    configure_logging(
+        level=settings.log_level, fmt=settings.log_format, secrets=settings.secrets(), path=path
+    )

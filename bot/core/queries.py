@@ -142,7 +142,13 @@ async def search(
     items, total = await find(services, query, kind=kind, offset=offset, limit=limit)
     label = KIND_WORDS.get(kind, kind + "s")
     if not items:
-        return Reply(text="No more results.") if offset else no_results(label, query)
+        if offset:
+            return Reply(text="No more results.")
+        why = services.poll_progress().explain() if services.poll_progress else ""
+        if why:
+            hint = f" for “{shorten(query, 60)}”" if query else ""
+            return Reply(text=f"No {label}{hint} yet. {why}")
+        return no_results(label, query)
     first, last = offset + 1, offset + len(items)
     count = f"{first}–{last} of {total}" if query else f"{first}–{last}"
     reply = Reply(

@@ -48,9 +48,10 @@ __all__ = [
 
 log = logging.getLogger("signpost.health")
 
-# Containers reach the endpoint from outside their own loopback, so listen on every
-# interface; on a shared host, firewall the port (it carries no secret, but it is not public).
+# What "listen everywhere" looks like, so that ``url`` can name a reachable address instead.
+# The host comes from ``SIGNPOST_HEALTH_HOST``: loopback by default, 0.0.0.0 in the image.
 ALL_INTERFACES = "0.0.0.0"  # noqa: S104
+LOOPBACK = "127.0.0.1"
 # Stopping must fit in ``bot.app.SHUTDOWN_SECONDS`` even with a scraper's keep-alive open.
 SHUTDOWN_TIMEOUT = 1.0
 # A source query slower than this counts as the database being unreachable.
@@ -79,8 +80,17 @@ async def held_locks(store: Store, names: Iterable[str]) -> set[str]:
         return await _held_locks(store.database, names)
 
 
+def _iso(at) -> str | None:
+    return at.isoformat() if at is not None else None
+
+
 async def _source_ages(runtime: Runtime) -> dict[str, dict[str, Any]]:
-    """Each configured source's last success age (None before its first) and failure run."""
+    """Each configured source's last success age, failure run, and the instants behind them.
+
+    The age is None before the first success, and also when the success is stamped later
+    than this process's clock reads (another clock wrote it: an offline replay, which reads
+    the capture date, sharing a database with a live run, or a replica whose clock is
+    ahead): clamping that to 0 used to claim "succeeded just now" beside a failure."""
     now = runtime.clock.now()
     async with asyncio.timeout(QUERY_SECONDS), runtime.store.unit() as unit:
         states = {state.name: state for state in await unit.polling.all()}
@@ -88,11 +98,13 @@ async def _source_ages(runtime: Runtime) -> dict[str, dict[str, Any]]:
     for name in sorted(runtime.sources):
         state = states.get(name)
         success = state.last_success_at if state else None
+        age = (now - success).total_seconds() if success else None
         ages[name] = {
-            "last_success_age_seconds": (
-                round(max(0.0, (now - success).total_seconds()), 1) if success else None
-            ),
+            "last_success_age_seconds": round(age, 1) if age is not None and age >= 0 else None,
             "consecutive_failures": state.consecutive_failures if state else 0,
+            "last_success_at": _iso(success),
+            "last_attempt_at": _iso(state.last_attempt_at if state else None),
+            "last_error": state.last_error if state and state.consecutive_failures else None,
         }
     return ages
 
@@ -170,7 +182,7 @@ class HealthServer:
     @property
     def url(self) -> str:
         """Where to reach it from this host (loopback when listening everywhere)."""
-        host = "127.0.0.1" if self.host == ALL_INTERFACES else self.host
+        host = LOOPBACK if self.host == ALL_INTERFACES else self.host
         return f"http://{host}:{self.port}"
 
     async def start(self, port: int) -> None:
@@ -218,7 +230,7 @@ class HealthServer:
 
 
 async def start_health_server(
-    runtime: Runtime, *, host: str = ALL_INTERFACES, port: int = 0
+    runtime: Runtime, *, host: str = LOOPBACK, port: int = 0
 ) -> HealthServer:
     """Serve ``/healthz`` and ``/metrics`` on ``host:port`` (0: any free port) and hook
     ``runtime.metrics`` and the dispatcher's ``observe`` to one ``Metrics``."""
@@ -230,6 +242,8 @@ async def start_health_server(
 
 
 async def health_component(runtime: Runtime) -> HealthServer:
-    """The component ``bot.app`` starts when ``SIGNPOST_HEALTH_PORT`` is set."""
+    """The component ``bot.app`` starts when ``SIGNPOST_HEALTH_PORT`` is set; it listens on
+    ``SIGNPOST_HEALTH_HOST`` (loopback unless the deployment says otherwise)."""
     port = runtime.settings.health_port
-    return await start_health_server(runtime, port=port if port is not None else 0)
+    host = runtime.settings.health_host
+    return await start_health_server(runtime, host=host, port=port if port is not None else 0)

@@ -12,6 +12,7 @@ import re
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import ClassVar
 
 REDACTED = "[redacted]"
@@ -80,15 +81,27 @@ class TextFormatter(logging.Formatter):
 
 
 def configure_logging(
-    *, level: str = "INFO", fmt: str = "text", secrets: Iterable[str] = (), stream=None
+    *,
+    level: str = "INFO",
+    fmt: str = "text",
+    secrets: Iterable[str] = (),
+    stream=None,
+    path: Path | None = None,
 ) -> logging.Handler:
-    """Install one redacting handler on the root logger (replacing earlier ones)."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    """Install one redacting handler on the root logger (replacing earlier ones): appending
+    to the file at ``path`` when one is given (the console's, so that logs do not bury the
+    prompt), else writing to ``stream`` (stderr)."""
+    if path is not None:
+        handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
+    else:
+        handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     handler.addFilter(RedactingFilter(secrets))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
+        if isinstance(old, logging.FileHandler):
+            old.close()
     root.addHandler(handler)
     root.setLevel(level)
     # Request lines from HTTP libraries are noise at INFO and carry tokens in URLs.

@@ -184,7 +184,10 @@ class Metrics:
             self.source_failures.labels(source.name).set(source.consecutive_failures)
             if source.last_success_at is not None:
                 age = (now - source.last_success_at).total_seconds()
-                self.source_success_age.labels(source.name).set(max(0.0, age))
+                # A success stamped ahead of this clock (an offline replay's, or a replica's
+                # with a clock ahead) has no honest age here: absent, not "just now".
+                if age >= 0:
+                    self.source_success_age.labels(source.name).set(age)
         return True
 
     def render(self) -> bytes:

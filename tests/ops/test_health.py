@@ -78,9 +78,59 @@ async def test_ready_with_each_source_age(store, monkeypatch, serve_health):
     assert body["database"] == {"reachable": True, "dialect": store.dialect}
     assert body["transports"] == {}
     assert body["problems"] == []
-    assert body["sources"]["ukri"] == {"last_success_age_seconds": 90.0, "consecutive_failures": 0}
+    assert body["sources"]["ukri"] == {
+        "last_success_age_seconds": 90.0,
+        "consecutive_failures": 0,
+        "last_success_at": (NOW - timedelta(seconds=90)).isoformat(),
+        "last_attempt_at": (NOW - timedelta(seconds=90)).isoformat(),
+        "last_error": None,
+    }
     assert body["sources"]["nihr"]["last_success_age_seconds"] is None
     assert set(body["sources"]) == set(runtime.sources)
+
+
+async def test_a_success_stamped_by_another_clock_is_not_reported_as_just_now(
+    store, monkeypatch, serve_health
+):
+    """An offline replay reads the capture date; a live run sharing its database stamped
+    its success later. The age used to be clamped to 0 beside a failure: "succeeded just
+    now, failed once"."""
+    runtime = await make_runtime(settings_for(monkeypatch), store)
+    later = NOW + timedelta(days=30)
+    async with store.unit() as unit:
+        await unit.polling.record_success(
+            "ukri", now=later, items=4, next_poll_at=later, duration_ms=10
+        )
+        await unit.polling.record_failure(
+            "ukri", now=NOW, error="robots.txt unreachable", next_poll_at=NOW, duration_ms=5
+        )
+    server = await serve_health(runtime)
+
+    _, _, body, _ = await get(f"{server.url}/healthz")
+
+    ukri = body["sources"]["ukri"]
+    assert ukri["consecutive_failures"] == 1
+    assert ukri["last_success_age_seconds"] is None
+    assert ukri["last_success_at"] == later.isoformat()
+    assert ukri["last_attempt_at"] == NOW.isoformat()
+    assert ukri["last_error"] == "robots.txt unreachable"
+
+
+async def test_the_endpoint_listens_on_loopback_unless_the_host_is_set(store, monkeypatch):
+    default = settings_for(monkeypatch, health_port=0)
+    assert default.health_host == "127.0.0.1"
+    monkeypatch.setenv("SIGNPOST_HEALTH_HOST", "0.0.0.0")
+    assert Settings().health_host == "0.0.0.0"
+    for settings, host in ((default, "127.0.0.1"), (Settings(health_port=0), "0.0.0.0")):
+        runtime = await make_runtime(settings, store)
+        server = await health_component(runtime)
+        try:
+            assert server.host == host
+            assert server._runner.addresses[0][0] == host
+            assert server.url.startswith("http://127.0.0.1:")
+        finally:
+            await server()
+            await runtime.http.aclose()
 
 
 async def test_a_configured_transport_that_is_not_connected_is_not_ready(

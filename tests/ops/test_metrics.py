@@ -135,6 +135,22 @@ async def test_refresh_reads_queue_opportunities_subscriptions_and_sources(store
     assert value(metrics, "signpost_poll_failures_total", source="ukri") == 0
 
 
+async def test_a_success_stamped_ahead_of_this_clock_has_no_age(store):
+    """Written by another clock (an offline replay's capture date is behind a live run's):
+    "0 seconds ago" would be a lie, so the age is absent, as before a first success."""
+    async with store.unit() as unit:
+        await unit.polling.record_success(
+            "ukri", now=NOW + timedelta(days=3), items=5, next_poll_at=NOW, duration_ms=9
+        )
+        await unit.polling.record_failure(
+            "ukri", now=NOW, error="HTTP 500", next_poll_at=NOW, duration_ms=9
+        )
+    metrics = Metrics()
+    await metrics.refresh(fake_runtime(store))
+    assert value(metrics, "signpost_source_last_success_age_seconds", source="ukri") is None
+    assert value(metrics, "signpost_source_consecutive_failures", source="ukri") == 1
+
+
 async def test_refresh_of_an_empty_database_exports_zeros(store):
     metrics = Metrics()
     await metrics.refresh(fake_runtime(store, connected={}))
