@@ -198,6 +198,7 @@ async def build_runtime(
         admins=settings.admin_ids,
         source_names=lambda: sorted(sources),
         poll_now=poll_now,
+        fetcher=fetcher,
     )
     commands = Commands(core)
     admin_terms = await load_admin_terms(core)

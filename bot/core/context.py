@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.clock import Clock
 from bot.core.model import Chat
@@ -24,6 +25,8 @@ class Services:
     source_names: Callable[[], list[str]] = list
     poll_now: Callable[[list[str]], Awaitable[str]] | None = None
     deep_link: Callable[[str], str] | None = None
+    # a sources.http.Fetcher (robots.txt, pace per site) for /sources discover; None: not here
+    fetcher: Any = None
 
 
 @dataclass(slots=True)
