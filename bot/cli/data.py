@@ -304,21 +304,26 @@ def sources_list(
                 "audiences": c.audiences,
                 "evidence": c.evidence,
                 "enabled": c.enabled,
+                "evidence_note": c.evidence_note,
+                "blocked": c.blocked,
+                "url": c.url,
             }
             for c in catalogue
         ]
         typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     table = Table(title="Sources")
-    for column in ("name", "type", "kind", "state", "evidence", "for", "url"):
+    for column in ("name", "type", "kind", "state", "evidence", "for"):
         table.add_column(column, overflow="fold")
     for c in catalogue:
         state = "polled" if c.name in polled else (f"view of {c.view_of}" if c.view_of else "off")
-        if c.blocked:
-            state = f"off: {c.blocked}"
-        evidence = f"{c.evidence}: {c.evidence_note}" if c.evidence_note else c.evidence
-        table.add_row(c.name, c.type, c.kind, state, evidence, ", ".join(c.audiences), c.url)
+        state = "blocked" if c.blocked else state
+        table.add_row(c.name, c.type, c.kind, state, c.evidence, ", ".join(c.audiences))
     out.print(table)
+    for c in catalogue:
+        if c.blocked:
+            out.print(f"{c.name} is blocked: {c.blocked}", highlight=False)
+    out.print("Why each is confirmed, inferred or a guess: signpost sources list --json")
 
 
 @sources_app.command("check")

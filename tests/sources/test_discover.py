@@ -4,7 +4,7 @@ fetcher against the loopback fake website, counted with the production parsers."
 from __future__ import annotations
 
 import tomllib
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from sources.catalogue import parse_catalogue
@@ -122,3 +122,33 @@ async def test_a_page_with_only_json_ld_offers_no_entry():
     jsonld = [f for f in found.findings if f.candidate.type == "jsonld"]
     assert jsonld[0].items == 24 and "no source type" in jsonld[0].error
     assert found.usable() == []
+
+
+async def test_the_admin_command_answers_with_the_same_discovery():
+    from bot.clock import FrozenClock
+    from bot.core import admin
+    from bot.core.context import Services
+    from bot.core.pipeline import Vocabulary
+
+    async with FakeWebsite() as site:
+        site.serve("/", HOME)
+        site.serve("/feed/", FEED, content_type="application/rss+xml")
+        client = build_http_client("SignpostBot/test (+https://example.org/contact)")
+        fetcher = Fetcher(client, min_gap=0.0, sleep=no_wait)
+        clock = FrozenClock(datetime(2026, 12, 4, 9, tzinfo=UTC))
+        services = Services(None, clock, Vocabulary.load(), fetcher=fetcher)  # type: ignore[arg-type]
+        try:
+            reply = await admin.sources(None, services, f"discover {site.url('/')}")  # type: ignore[arg-type]
+        finally:
+            await client.aclose()
+    assert reply.text == f"{site.url('/')}: 1 listing with items, 5 tried."
+    feed = reply.sections[0]
+    assert feed.heading == site.url("/feed/")
+    assert feed.lines[0] == "link rel=alternate: 5 items"
+    assert "[sources.127-0-0-1-feed]" in feed.lines
+    assert reply.sections[3].lines[0].startswith("The Events Calendar ?ical=1: nothing (HTTP 404")
+    usage = await admin.sources(None, services, "discover not-a-url")  # type: ignore[arg-type]
+    assert usage.text.startswith("Usage: /sources discover URL")
+    bare = Services(None, clock, Vocabulary.load())  # type: ignore[arg-type]
+    missing = await admin.sources(None, bare, f"discover {site.url('/')}")  # type: ignore[arg-type]
+    assert missing.text == "Discovery is not available in this process."
