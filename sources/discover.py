@@ -35,6 +35,8 @@ from sources.registry import build_source
 
 _FEED_TYPES = {"application/rss+xml", "application/atom+xml", "application/feed+xml"}
 _KIND_OF_TYPE = {"rss": "news", "ical": "event"}
+# A page of events may carry an "export" link per event; one discovery asks at most this many.
+MAX_TRIES = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,12 +195,22 @@ async def discover(url: str, fetcher) -> Discovery:
         discovery.error = str(page.error)
         return discovery
     discovery.url = page.url
+    media = (page.content_type or "").split(";")[0].strip().lower()
+    if media in _FEED_TYPES or media in ("text/calendar", "application/xml", "text/xml"):
+        # the URL is itself a feed or a calendar: say so rather than read it as a home page
+        kind = "ical" if media == "text/calendar" else "rss"
+        finding = Finding(Candidate(page.url, kind, "the page itself"))
+        finding.items, finding.error = _count(finding.candidate, page.body, page.url)
+        discovery.findings.append(finding)
+        return discovery
     discovery.title = page_title(page.body)
-    for candidate in candidates(page.body, page.url):
+    for n, candidate in enumerate(candidates(page.body, page.url)):
         finding = Finding(candidate)
         if candidate.type == "jsonld":
             finding.items = count_jsonld_events(BeautifulSoup(page.body, "lxml"))
             finding.error = "no source type reads JSON-LD events yet: no entry offered"
+        elif n >= MAX_TRIES:
+            finding.error = f"not tried: at most {MAX_TRIES} listings are asked for per page"
         else:
             result = await fetcher.fetch(candidate.url)
             if result.error is not None:

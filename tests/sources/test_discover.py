@@ -152,3 +152,24 @@ async def test_the_admin_command_answers_with_the_same_discovery():
     bare = Services(None, clock, Vocabulary.load())  # type: ignore[arg-type]
     missing = await admin.sources(None, bare, f"discover {site.url('/')}")  # type: ignore[arg-type]
     assert missing.text == "Discovery is not available in this process."
+
+
+async def test_a_feed_url_is_counted_as_itself():
+    async with FakeWebsite() as site:
+        site.serve("/feed/", FEED, content_type="application/rss+xml")
+        found = await discovered(site, "/feed/")
+        assert [(f.candidate.how, f.items) for f in found.findings] == [("the page itself", 5)]
+        assert site.hits("/") == [] and len(site.hits("/feed/")) == 1
+
+
+async def test_a_page_of_many_export_links_is_asked_at_most_max_tries_times():
+    from sources.discover import MAX_TRIES
+
+    links = "".join(f'<a href="/event/e{n}/?ical=1">Export</a>' for n in range(30))
+    async with FakeWebsite() as site:
+        site.serve("/", f"<html><body>{links}</body></html>")
+        found = await discovered(site)
+        asked = [r for r in site.requests if r.path != "/robots.txt" and r.path != "/"]
+    assert len(asked) == MAX_TRIES
+    assert len(found.findings) == 33  # 30 links and the three conventions, all reported
+    assert found.findings[-1].error.startswith("not tried")
