@@ -216,6 +216,7 @@ async def build_runtime(
         source_names=lambda: sorted(sources),
         poll_now=poll_now,
         poll_progress=lambda: runtime_ref[0].first_poll.progress(),
+        fetcher=fetcher,
     )
     commands = Commands(core)
     admin_terms = await load_admin_terms(core)

@@ -57,6 +57,12 @@ class SourceConfig:
     view_of: str | None = None
     notes: str = ""
     options: dict[str, Any] = field(default_factory=dict)
+    # How we know the entry works (confirmed | inferred | guess) and why, who it is for, and
+    # why it must stay off (a captcha, a 403 wall, a page built by script): see the catalogue.
+    evidence: str = "guess"
+    evidence_note: str = ""
+    audiences: list[str] = field(default_factory=list)
+    blocked: str = ""
 
 
 @dataclass(slots=True)

@@ -9,6 +9,13 @@ source off takes three lines.
 Every entry is validated when the file is loaded, and the first problem is reported on one
 line naming the file, the entry and the field: a typo should stop ``signpost run`` at start,
 not surface as a silent source six hours later.
+
+Each entry says how we know it works: ``evidence = "confirmed"`` (a saved real response
+parses), ``"inferred"`` (strong indirect evidence, e.g. a scraper reported working) or
+``"guess"``, with a one-line ``evidence_note``. Unless it says ``enabled`` itself, an entry is
+polled only when its evidence is confirmed or inferred. An entry with ``blocked`` (captcha,
+403 wall, page rendered by script) can never be enabled: we do not work around a site that
+has said no.
 """
 
 from __future__ import annotations
@@ -18,9 +25,9 @@ import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.core.model import KINDS
 from sources.base import SourceConfig
@@ -29,6 +36,8 @@ from sources.registry import known_types
 DEFAULT_SOURCES_FILE = Path(__file__).resolve().parent / "data" / "sources.toml"
 _NAME_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 _TOP_LEVEL_KEYS = {"sources", "include_default"}
+EVIDENCE = ("confirmed", "inferred", "guess")
+AUDIENCES = ("vcse", "research", "students")
 
 
 class CatalogueError(ValueError):
@@ -56,10 +65,22 @@ class SourceEntry(BaseModel):
     max_items_per_page: int = Field(2000, ge=1, le=100_000)
     max_items: int = Field(5000, ge=1, le=100_000)
     verified: bool = True
-    enabled: bool = True
+    enabled: bool | None = None  # unset: on when the evidence is confirmed or inferred
     view_of: str | None = Field(None, pattern=_NAME_PATTERN)
     notes: str = ""
     options: dict[str, Any] = Field(default_factory=dict)
+    evidence: Literal["confirmed", "inferred", "guess"] = "guess"
+    evidence_note: str = ""
+    audiences: list[Literal["vcse", "research", "students"]] = Field(default_factory=list)
+    blocked: str = ""
+
+    @model_validator(mode="after")
+    def _default_enabled(self) -> SourceEntry:
+        if self.blocked and self.enabled:
+            raise ValueError(f"a blocked entry cannot be enabled ({self.blocked})")
+        if self.enabled is None:
+            self.enabled = not self.blocked and self.evidence != "guess"
+        return self
 
     @field_validator("type")
     @classmethod

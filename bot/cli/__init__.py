@@ -23,8 +23,11 @@ from bot.cli import db
 # isort: split
 from bot.cli import data
 
+# isort: split
+from bot.cli import sources_discover
+
 __all__ = ["app", "main"]
-COMMAND_MODULES = (serve, db, data)
+COMMAND_MODULES = (serve, db, data, sources_discover)
 
 
 def main() -> None:

@@ -293,17 +293,41 @@ def _glossary_check(as_json: bool, file: Path | None) -> None:
 
 
 @sources_app.command("list")
-def sources_list() -> None:
-    """The configured sources: name, type, whether polled, URL, verified."""
+def sources_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The configured sources: name, type, kind, whether polled, evidence, audiences, URL."""
     catalogue = _catalogue(settings_or_exit())
-    table = Table(title="Sources")
-    for column in ("name", "type", "kind", "polled", "verified", "url"):
-        table.add_column(column, overflow="fold")
     polled = {c.name for c in catalogue.polled()}
+    if as_json:
+        rows = [
+            {
+                "name": c.name,
+                "type": c.type,
+                "kind": c.kind,
+                "audiences": c.audiences,
+                "evidence": c.evidence,
+                "enabled": c.enabled,
+                "evidence_note": c.evidence_note,
+                "blocked": c.blocked,
+                "url": c.url,
+            }
+            for c in catalogue
+        ]
+        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    table = Table(title="Sources")
+    for column in ("name", "type", "kind", "state", "evidence", "for"):
+        table.add_column(column, overflow="fold")
     for c in catalogue:
-        state = "yes" if c.name in polled else (f"view of {c.view_of}" if c.view_of else "off")
-        table.add_row(c.name, c.type, c.kind, state, "yes" if c.verified else "no", c.url)
+        state = "polled" if c.name in polled else (f"view of {c.view_of}" if c.view_of else "off")
+        state = "blocked" if c.blocked else state
+        table.add_row(c.name, c.type, c.kind, state, c.evidence, ", ".join(c.audiences))
     out.print(table)
+    for c in catalogue:
+        if c.blocked:
+            out.print(f"{c.name} is blocked: {c.blocked}", highlight=False)
+    out.print("Why each is confirmed, inferred or a guess: signpost sources list --json")
 
 
 @sources_app.command("check")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 from bot.core.context import Context, Services
 from bot.core.formatting import plural, when
@@ -34,6 +35,9 @@ async def status(ctx: Context, services: Services, args: str) -> Reply:
 
 
 async def sources(ctx: Context, services: Services, args: str) -> Reply:
+    verb, _, rest = args.strip().partition(" ")
+    if verb == "discover":
+        return await discover_sources(services, rest.strip())
     async with services.store.unit() as unit:
         health = {h.name: h for h in await unit.polling.all()}
     lines = []
@@ -79,3 +83,35 @@ async def broadcast(ctx: Context, services: Services, args: str) -> Reply:
                 payload={"text": text[:3000]},
             )
     return Reply(text=f"Broadcast queued for {plural(queued, 'chat')}.")
+
+
+async def discover_sources(services: Services, url: str) -> Reply:
+    """``/sources discover URL``: the machine-readable listings one page offers, each tried
+    once through the shared polite fetcher (the CLI's ``sources discover`` answers the same)."""
+    if not re.match(r"^https?://\S+$", url):
+        return Reply(text="Usage: /sources discover URL (an http or https address)")
+    if services.fetcher is None:
+        return Reply(text="Discovery is not available in this process.")
+    from sources.discover import discover
+
+    found = await discover(url, services.fetcher)
+    return discovery_reply(found, services.clock.now().date())
+
+
+def discovery_reply(found, checked_on) -> Reply:
+    """One section per listing tried: its item count or why none, and a ready entry."""
+    from sources.discover import entry_toml
+
+    if found.error:
+        return Reply(text=f"Could not read {found.url}: {found.error}")
+    sections = []
+    for finding in found.findings:
+        c = finding.candidate
+        state = plural(finding.items, "item") if finding.items else "nothing"
+        lines = [f"{c.how}: {state}" + (f" ({finding.error})" if finding.error else "")]
+        if finding.usable:
+            lines += ["Catalogue entry:", *entry_toml(found, finding, checked_on).splitlines()]
+        sections.append(Section(heading=c.url, lines=lines))
+    usable = len(found.usable())
+    summary = f"{found.url}: {plural(usable, 'listing')} with items, {len(sections)} tried."
+    return Reply(text=summary, sections=sections)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.clock import Clock
 from bot.core.model import Chat
@@ -56,6 +57,8 @@ class Services:
     poll_now: Callable[[list[str]], Awaitable[str]] | None = None
     deep_link: Callable[[str], str] | None = None
     poll_progress: Callable[[], PollProgress] | None = None  # None: no running bot behind
+    # a sources.http.Fetcher (robots.txt, pace per site) for /sources discover; None: not here
+    fetcher: Any = None
 
 
 @dataclass(slots=True)

@@ -268,3 +268,101 @@ def test_default_catalogue_topics_are_taxonomy_topics():
     slugs = set(Taxonomy.load().slugs)
     for config in load_catalogue():
         assert set(config.topics) <= slugs, config.name
+
+
+# ---------------------------------------------------------------- evidence (issue 15, point 6)
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+@pytest.mark.parametrize("config", list(DEFAULT), ids=lambda c: c.name)
+def test_every_default_entry_states_its_evidence_and_audience(config):
+    assert config.evidence in ("confirmed", "inferred", "guess")
+    assert config.evidence_note and "\n" not in config.evidence_note
+    assert config.audiences and set(config.audiences) <= {"vcse", "research", "students"}
+    if config.enabled:
+        assert config.evidence != "guess" and not config.blocked
+
+
+def test_blocked_and_script_rendered_entries_are_off_with_their_reason():
+    for name, reason in [
+        ("mq-mental-health", "captcha"),
+        ("medical-research-foundation", "script-rendered"),
+        ("wellcome-schemes", "script-rendered"),
+    ]:
+        config = DEFAULT.get(name)
+        assert not config.enabled and config.blocked.startswith(reason)
+
+
+def test_the_sources_md_corrections_are_in_the_catalogue():
+    assert DEFAULT.get("wellcome-schemes").url == "https://wellcome.org/grant-funding/schemes"
+    assert "format=rss" not in DEFAULT.get("march-network").url
+    assert DEFAULT.get("jobs-ac-uk-mental-health-phds").type == "html"
+    assert "format=rss" not in DEFAULT.get("jobs-ac-uk-mental-health-phds").url
+    henry = DEFAULT.get("henry-smith-foundation")
+    assert henry.url.startswith("https://henrysmith.foundation/")
+    assert henry.funders == ["Henry Smith Foundation"]
+
+
+def test_a_guess_is_off_unless_the_file_turns_it_on(tmp_path):
+    path = write(
+        tmp_path,
+        """
+[sources.a]
+type = "rss"
+url = "https://example.org/feed/"
+evidence = "guess"
+
+[sources.b]
+type = "rss"
+url = "https://example.org/feed/"
+evidence = "inferred"
+
+[sources.c]
+type = "rss"
+url = "https://example.org/feed/"
+evidence = "guess"
+enabled = true
+""",
+    )
+    catalogue = load_catalogue(path)
+    assert [c.name for c in catalogue.polled()] == ["b", "c"]
+
+
+def test_a_blocked_entry_cannot_be_turned_on_by_an_override(tmp_path):
+    path = write(tmp_path, "include_default = true\n[sources.mq-mental-health]\nenabled = true\n")
+    with pytest.raises(CatalogueError, match=r"mq-mental-health.*blocked entry cannot be enabled"):
+        load_catalogue(path)
+
+
+def test_evidence_and_audiences_are_checked(tmp_path):
+    base = '[sources.a]\ntype = "rss"\nurl = "https://example.org/feed/"\n'
+    with pytest.raises(CatalogueError, match="'evidence'"):
+        load_catalogue(write(tmp_path, base + 'evidence = "likely"\n'))
+    with pytest.raises(CatalogueError, match="'audiences"):
+        load_catalogue(write(tmp_path, base + 'audiences = ["charities"]\n'))
+
+
+def test_phf_open_funds_parse_from_the_saved_page():
+    source = build_source(DEFAULT.get("phf-open"))
+    body = (FIXTURES / "phf" / "phf-funding-open-trimmed.html").read_bytes()
+    items = source.parse(body, "https://www.phf.org.uk/funding").items
+    # the open list only: Arts Fund (not accepting) and Awards for Artists (invitation) are out
+    assert [i.title for i in items] == ["Teacher Development Fund", "Migration Fund", "India Fund"]
+    first = items[0]
+    assert first.url == "https://www.phf.org.uk/funding/teacher-development-fund"
+    assert first.closes_at is not None and first.closes_at.date().isoformat() == "2026-11-11"
+    assert first.award_max_pence == 165_000_00
+    assert items[1].closes_at is None  # "Rolling application cycle"
+
+
+def test_jobs_ac_uk_cards_parse_from_the_saved_cards():
+    config = DEFAULT.get("jobs-ac-uk-mental-health-phds")
+    body = (FIXTURES / "jobsacuk" / "jobsacuk-search-results-2cards-trimmed.html").read_bytes()
+    items = build_source(config).parse(body, config.url).items
+    assert [i.url for i in items] == [
+        "https://www.jobs.ac.uk/job/DRV582/full-professor-in-law",
+        "https://www.jobs.ac.uk/job/DRV584/lecturer-in-food-chemistry",
+    ]
+    assert items[1].summary == "Atlantic Technological University"
+    assert items[1].award_min_pence == 41_377_94
