@@ -20,6 +20,7 @@ _TYPE_PATHS: dict[str, str] = {
     "rss": "sources.rss:RssSource",
     "ical": "sources.ical:IcalSource",
     "html": "sources.html:HtmlListingSource",
+    "jsonld": "sources.jsonld:JsonLdSource",
 }
 
 
