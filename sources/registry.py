@@ -21,6 +21,7 @@ _TYPE_PATHS: dict[str, str] = {
     "ical": "sources.ical:IcalSource",
     "html": "sources.html:HtmlListingSource",
     "jsonld": "sources.jsonld:JsonLdSource",
+    "squarespace": "sources.squarespace:SquarespaceEventsSource",
 }
 
 
