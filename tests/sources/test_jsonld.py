@@ -135,3 +135,12 @@ def test_json_ld_without_events_parses_to_nothing():
 def test_registered_as_jsonld():
     config = SourceConfig(name="x", type="jsonld", url=ORGANISER)
     assert isinstance(build_source(config), JsonLdSource)
+
+
+def test_build_source_hands_its_clock_to_the_event_sources(fixtures_dir):
+    frozen = FrozenClock(CAPTURED)
+    for kind in ("jsonld", "squarespace", "ical"):
+        config = SourceConfig(name="x", type=kind, url=ORGANISER)
+        assert build_source(config, clock=frozen).clock is frozen
+    # Source types that do not read the clock are built as before.
+    assert build_source(SourceConfig(name="r", type="rss", url=ORGANISER), clock=frozen)
