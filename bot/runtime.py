@@ -166,7 +166,7 @@ def offline_sources(catalogue: Catalogue, manifest) -> dict[str, Source]:
         options = dict(config.options) | {"start_urls": start}
         # Only the saved pages exist offline: never follow their "next page" links.
         offline = dataclasses.replace(config, options=options, max_pages=len(start))
-        sources[name] = build_source(offline)
+        sources[name] = build_source(offline, clock=manifest.clock())
     return sources
 
 

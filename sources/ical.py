@@ -10,9 +10,13 @@ end times:
 - all-day events (``VALUE=DATE``) run from 00:00 on their first day to 23:59 on their last,
   UK time (DTEND of a date is exclusive in RFC 5545).
 
-Recurring events give their first instance only: a weekly peer-support group is one
-opportunity to mention, not fifty-two. Overridden instances (RECURRENCE-ID) are dropped with
-it. Cancelled events (STATUS:CANCELLED) are skipped.
+Recurring events give one item, not fifty-two: a weekly peer-support group is one
+opportunity to mention. The series is expanded within a window ahead of the parse time
+(``sources.ical_quirks``): the item starts at the next session and lists the ones after it in
+``extra["next_starts"]``; a series with no session in the window keeps its first instance.
+Overridden instances (RECURRENCE-ID) are not separate items. Cancelled events
+(STATUS:CANCELLED) are skipped. Windows zone names (Outlook) are read as their IANA zone, and
+Events Manager's unexpanded ``#_…`` LOCATION placeholders as no location.
 """
 
 from __future__ import annotations
@@ -20,14 +24,16 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, ClassVar
 
 import icalendar
 from bs4 import BeautifulSoup
 
+from bot.clock import Clock, SystemClock
 from bot.core.model import Opportunity
-from sources.base import ParseError, ParseResult, Source
+from sources.base import ParseError, ParseResult, Source, SourceConfig
+from sources.ical_quirks import clean_location, in_iana_zone, upcoming_starts
 from sources.normalise import UK, clean_text, trim_text
 from sources.rss import SUMMARY_CHARS, html_to_text
 
@@ -57,9 +63,11 @@ def _aware(value: date | datetime) -> datetime:
 
 def _decoded(component: Any, name: str) -> Any:
     try:
-        return component.decoded(name)
+        value = component.decoded(name)
     except (KeyError, ValueError):
         return None
+    params = getattr(component.get(name), "params", None) or {}
+    return in_iana_zone(value, params.get("TZID")) if isinstance(value, datetime) else value
 
 
 def _text(component: Any, name: str) -> str:
@@ -83,6 +91,23 @@ def event_times(event: Any) -> tuple[datetime, datetime | None, bool]:
         ends = datetime.combine(last_day, time(23, 59), tzinfo=UK)
         return _aware(start), ends, True
     return _aware(start), _aware(end) if end is not None else None, False
+
+
+_LISTED_STARTS = 13  # the next session plus a quarter of weekly ones
+
+
+def _moved_to(
+    start: date | datetime, first: datetime, end: datetime | None, all_day: bool
+) -> tuple[datetime, datetime | None]:
+    """(start, end) of a series' session at ``start``, as long as its first session was."""
+    if all_day:
+        moved = _aware(start)
+        if end is None:
+            return moved, None
+        days = (end.date() - first.date()).days
+        return moved, datetime.combine(moved.date() + timedelta(days=days), end.time(), tzinfo=UK)
+    moved = _aware(start)
+    return moved, (moved + (end - first)) if end is not None else None
 
 
 def is_online(location: str, description: str, url: str) -> bool | None:
@@ -111,6 +136,11 @@ class IcalSource(Source):
     type_name: ClassVar[str] = "ical"
     default_interval_minutes: ClassVar[int] = 720
 
+    def __init__(self, config: SourceConfig, clock: Clock | None = None) -> None:
+        super().__init__(config)
+        # Recurring events are expanded from this clock's "now" (frozen in tests).
+        self.clock: Clock = clock or SystemClock()
+
     def parse(self, body: bytes, url: str) -> ParseResult:
         """VEVENTs to opportunities, earliest first; a non-calendar body is a ``ParseError``."""
         if not body.lstrip(b"\xef\xbb\xbf \t\r\n").upper().startswith(b"BEGIN:VCALENDAR"):
@@ -121,13 +151,14 @@ class IcalSource(Source):
             raise ParseError(f"iCalendar file could not be read: {error}") from error
         items: list[Opportunity] = []
         seen: set[str] = set()
+        next_starts = upcoming_starts(calendar, self.clock.now())
         for event in calendar.walk("VEVENT"):
             if event.get("RECURRENCE-ID") is not None:
                 continue
             if _text(event, "STATUS").upper() == "CANCELLED":
                 continue
             try:
-                item = self._item(event, url)
+                item = self._item(event, url, next_starts)
             except ValueError as error:
                 log.info("calendar %s: event skipped: %s", url, error)
                 continue
@@ -137,22 +168,31 @@ class IcalSource(Source):
         items.sort(key=lambda item: item.starts_at or datetime.min.replace(tzinfo=UK))
         return ParseResult(items=items)
 
-    def _item(self, event: Any, url: str) -> Opportunity:
+    def _item(
+        self, event: Any, url: str, next_starts: dict[str, list[datetime]] | None = None
+    ) -> Opportunity:
         title = clean_text(_text(event, "SUMMARY"))
         if not title:
             raise ValueError("VEVENT without SUMMARY")
         starts_at, ends_at, all_day = event_times(event)
         raw_description = _text(event, "DESCRIPTION")
         description = html_to_text(raw_description)
-        location = clean_text(_text(event, "LOCATION"))
+        location = clean_location(_text(event, "LOCATION"))
         link = _text(event, "URL").strip() or _first_link(raw_description, description) or url
         uid = _text(event, "UID").strip()
         if not uid:
             # Without a UID, title and start identify the event across polls.
             uid = hashlib.sha256(f"{title}|{starts_at.isoformat()}".encode()).hexdigest()[:32]
         extra: dict[str, Any] = {"all_day": all_day}
-        if event.get("RRULE") is not None:
+        if event.get("RRULE") is not None or event.get("RDATE") is not None:
             extra["recurring"] = True
+            upcoming = (next_starts or {}).get(_text(event, "UID").strip())
+            if upcoming:
+                starts_at, ends_at = _moved_to(upcoming[0], starts_at, ends_at, all_day)
+                later = upcoming[1:_LISTED_STARTS]
+                extra["next_starts"] = [
+                    _aware(start).astimezone(UTC).isoformat() for start in later
+                ]
         return Opportunity(
             source=self.config.name,
             external_id=uid,

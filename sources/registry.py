@@ -7,9 +7,11 @@ broken source module cannot stop the others from loading.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator, Mapping
 from importlib import import_module
 
+from bot.clock import Clock
 from sources.base import Source, SourceConfig
 
 # type name -> "module:Class". Explicit on purpose: no plugin discovery, no import magic.
@@ -20,6 +22,8 @@ _TYPE_PATHS: dict[str, str] = {
     "rss": "sources.rss:RssSource",
     "ical": "sources.ical:IcalSource",
     "html": "sources.html:HtmlListingSource",
+    "jsonld": "sources.jsonld:JsonLdSource",
+    "squarespace": "sources.squarespace:SquarespaceEventsSource",
 }
 
 
@@ -81,6 +85,14 @@ def source_type(name: str) -> type[Source]:
     return SOURCE_TYPES[name]
 
 
-def build_source(config: SourceConfig) -> Source:
-    """A ready source for one sources-file entry (the class validates its own options)."""
-    return source_type(config.type)(config)
+def build_source(config: SourceConfig, *, clock: Clock | None = None) -> Source:
+    """A ready source for one sources-file entry (the class validates its own options).
+
+    ``clock`` reaches the source types that read "now" while parsing (event sources drop
+    past events and expand recurrences from it), so that offline mode parses its snapshots
+    as of their capture day; the others do not take one.
+    """
+    cls = source_type(config.type)
+    if clock is not None and "clock" in inspect.signature(cls).parameters:
+        return cls(config, clock=clock)  # type: ignore[call-arg]
+    return cls(config)

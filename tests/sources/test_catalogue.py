@@ -44,7 +44,8 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_registry_names_every_type():
-    assert known_types() == ["html", "ical", "nihr", "rss", "tnlcf", "ukri"]
+    expected = ["html", "ical", "jsonld", "nihr", "rss", "squarespace", "tnlcf", "ukri"]
+    assert known_types() == expected
     assert set(SOURCE_TYPES) == set(known_types())
     assert SOURCE_TYPES["rss"] is RssSource
     assert SOURCE_TYPES["ical"] is IcalSource
@@ -65,7 +66,8 @@ def test_unknown_type_lists_the_known_ones():
         source_type("atom")
     assert isinstance(error.value, ValueError)
     assert str(error.value) == (
-        "unknown source type 'atom'; known types: html, ical, nihr, rss, tnlcf, ukri"
+        "unknown source type 'atom'; known types: "
+        "html, ical, jsonld, nihr, rss, squarespace, tnlcf, ukri"
     )
     with pytest.raises(UnknownSourceError):
         build_source(SourceConfig(name="x", type="atom", url="https://example.org/"))
@@ -207,7 +209,7 @@ GOOD = '[sources.{name}]\ntype = "rss"\nurl = "https://example.org/feed/"\n'
         (
             '[sources.atom]\ntype = "atom"\nurl = "https://example.org/feed/"\n',
             "entry 'atom', field 'type': unknown source type 'atom'; "
-            "known types: html, ical, nihr, rss, tnlcf, ukri",
+            "known types: html, ical, jsonld, nihr, rss, squarespace, tnlcf, ukri",
         ),
         (
             '[sources.ftp]\ntype = "rss"\nurl = "ftp://example.org/feed"\n',
