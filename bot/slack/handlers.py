@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -27,126 +27,21 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import queries
-from bot.core.arguments import clean_text
 from bot.core.commands import Commands
 from bot.core.context import Context
-from bot.core.model import KINDS, MODES, ROLES, Chat, Subscription
+from bot.core.model import Chat, Subscription
 from bot.core.replies import Reply, Section
 from bot.core.subscribe import describe
 from bot.slack.render import ACTION_PREFIX, render
-from bot.slack.views import MODAL_CALLBACK, home_view, subscribe_modal
-from sources.funders import canonical_funder
+from bot.slack.slash import ADMIN_HELP, SHARE, SLACK_HELP, parse_slash, slack_words
+from bot.slack.views import MODAL_CALLBACK, home_view, read_subscription, subscribe_modal
 
-__all__ = ["SlackHandlers", "parse_slash", "read_subscription"]
+__all__ = ["SlackHandlers"]
 
 log = logging.getLogger("signpost.slack")
 
-SHARE = "--share"
 MAX_RESPONSES = 5  # Slack accepts five posts to one response_url
-MAX_LIST_ITEMS = 10
-MAX_ITEM_CHARS = 60
 _ACTIONS = re.compile("^" + re.escape(ACTION_PREFIX))
-# Core replies name Telegram-style commands; on Slack those live under /signpost.
-_SUBCOMMANDS = (
-    "subscribe|unsubscribe|mysubs|settings|pause|resume|forget|export|events|internships"
-    "|help|start|status|sources|poll|broadcast"
-)
-_CORE_COMMAND = re.compile(rf"(?<![\w/.])/({_SUBCOMMANDS})\b")
-
-SLACK_HELP = [
-    ("/calls WORDS", "open funding calls, e.g. /calls mental health"),
-    ("/glossary TERM", "explain a term, e.g. /glossary co-PI"),
-    ("/deadlines", "what you follow that closes in the next 30 days"),
-    ("/signpost subscribe", "alerts here: opens a form (or /signpost subscribe mental health)"),
-    (
-        "/signpost subscribe anxiety, for charity staff, funder:MRC, kind:events, weekly",
-        "one line: topics or words, who it suits (role:vcse, early_career, "
-        "established_researcher, student), a funder, a kind, daily or weekly",
-    ),
-    ("/signpost mysubs", "this channel's subscriptions, to edit or delete"),
-    ("/signpost events", "events, webinars and networking, soonest first"),
-    ("/signpost internships", "internships, placements and studentships"),
-    ("/signpost settings", "time zone, glossary notes, term of the week"),
-    ("/signpost pause | resume", "stop or restart alerts here"),
-    ("/signpost export | forget", "everything stored about this channel, or delete it"),
-]
-ADMIN_HELP = ["/signpost status", "/signpost sources", "/signpost poll", "/signpost broadcast"]
-
-
-@dataclass(frozen=True, slots=True)
-class SlashRequest:
-    """What a slash command asks for: ``kind`` is "core", "help" or "modal"."""
-
-    kind: str
-    text: str = ""
-    share: bool = False
-
-
-def parse_slash(command: str, text: str) -> SlashRequest:
-    """``/signpost events peer support --share`` -> core "/events peer support", shared."""
-    words = (text or "").split()
-    share = any(word.lower() == SHARE for word in words)
-    words = [word for word in words if word.lower() != SHARE]
-    name = command.lstrip("/").lower()
-    if name != "signpost":
-        return SlashRequest("core", " ".join([f"/{name}", *words]), share)
-    if not words or words[0].lower() == "help":
-        return SlashRequest("help", share=share)
-    sub, rest = words[0].lower().lstrip("/"), words[1:]
-    if sub == "subscribe" and not rest:
-        return SlashRequest("modal", share=share)
-    return SlashRequest("core", " ".join([f"/{sub}", *rest]), share)
-
-
-def slack_words(reply: Reply) -> Reply:
-    """Rewrite "/mysubs" to "/signpost mysubs" in the core's own words (not in web text:
-    sections with a link are opportunities, whose lines came from funders' pages)."""
-    reply.text = _CORE_COMMAND.sub(r"/signpost \1", reply.text)
-    for section in reply.sections:
-        if not section.url:
-            section.lines = [_CORE_COMMAND.sub(r"/signpost \1", line) for line in section.lines]
-    return reply
-
-
-def _split_list(raw: str | None) -> list[str]:
-    """A form field's comma list, cleaned like typed commands (no NUL for PostgreSQL)."""
-    items = clean_text(raw).replace(";", ",").split(",")
-    return [item.strip() for item in items if item.strip()]
-
-
-def read_subscription(
-    values: dict[str, Any], topic_slugs: set[str]
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """The modal's ``state.values`` as Subscription fields, or errors keyed by block id
-    (Slack shows each under its input)."""
-
-    def state(block: str) -> dict[str, Any]:
-        return (values.get(block) or {}).get("value") or {}
-
-    def chosen(block: str) -> list[str]:
-        return [o.get("value", "") for o in state(block).get("selected_options") or []]
-
-    errors: dict[str, str] = {}
-    fields: dict[str, Any] = {
-        "topics": [t for t in chosen("topics") if t in topic_slugs],
-        "roles": [r for r in chosen("roles") if r in ROLES],
-        "kinds": [k for k in chosen("kinds") if k in KINDS],
-        "keywords": _split_list(state("keywords").get("value")),
-        "funders": _split_list(state("funders").get("value")),
-        "mode": (state("mode").get("selected_option") or {}).get("value"),
-    }
-    for block in ("keywords", "funders"):
-        items = fields[block]
-        if len(items) > MAX_LIST_ITEMS:
-            errors[block] = f"At most {MAX_LIST_ITEMS}, separated by commas."
-        elif any(len(item) > MAX_ITEM_CHARS for item in items):
-            errors[block] = f"Each at most {MAX_ITEM_CHARS} characters; separate them by commas."
-    fields["funders"] = [canonical_funder(f) for f in fields["funders"]]
-    if fields["mode"] not in MODES:
-        errors["mode"] = "Choose how often you want alerts."
-    if not any(fields[name] for name in ("topics", "keywords", "funders", "kinds", "roles")):
-        errors["topics"] = "Choose at least one topic, or fill in words, funders or kinds below."
-    return fields, errors
 
 
 class SlackHandlers:

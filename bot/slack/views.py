@@ -1,4 +1,4 @@
-"""Slack views: the subscription modal and the App Home tab.
+"""Slack views: the subscription modal (built, and its submission read) and the App Home tab.
 
 They are Block Kit like messages, but views have their own limits (100 blocks, a 24-character
 title) and carry state in ``private_metadata``, so they live apart from message rendering;
@@ -11,7 +11,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from bot.core.model import Chat, Subscription
+from bot.core.arguments import clean_text
+from bot.core.model import KINDS, MODES, ROLES, Chat, Subscription
 from bot.core.replies import Section
 from bot.core.subscribe import MODE_NAMES, ROLE_NAMES
 from bot.slack.render import (
@@ -26,6 +27,7 @@ from bot.slack.render import (
     section_text,
     truncate,
 )
+from sources.funders import canonical_funder
 
 __all__ = [
     "KIND_LABELS",
@@ -33,6 +35,7 @@ __all__ = [
     "MODE_LABELS",
     "ROLE_LABELS",
     "home_view",
+    "read_subscription",
     "subscribe_modal",
 ]
 
@@ -176,3 +179,48 @@ def home_view(
         "private_metadata": json.dumps({"dm": dm_channel}),
         "blocks": blocks[:MAX_VIEW_BLOCKS],
     }
+
+
+MAX_LIST_ITEMS = 10
+MAX_ITEM_CHARS = 60
+
+
+def _split_list(raw: str | None) -> list[str]:
+    """A form field's comma list, cleaned like typed commands (no NUL for PostgreSQL)."""
+    items = clean_text(raw).replace(";", ",").split(",")
+    return [item.strip() for item in items if item.strip()]
+
+
+def read_subscription(
+    values: dict[str, Any], topic_slugs: set[str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The modal's ``state.values`` as Subscription fields, or errors keyed by block id
+    (Slack shows each under its input)."""
+
+    def state(block: str) -> dict[str, Any]:
+        return (values.get(block) or {}).get("value") or {}
+
+    def chosen(block: str) -> list[str]:
+        return [o.get("value", "") for o in state(block).get("selected_options") or []]
+
+    errors: dict[str, str] = {}
+    fields: dict[str, Any] = {
+        "topics": [t for t in chosen("topics") if t in topic_slugs],
+        "roles": [r for r in chosen("roles") if r in ROLES],
+        "kinds": [k for k in chosen("kinds") if k in KINDS],
+        "keywords": _split_list(state("keywords").get("value")),
+        "funders": _split_list(state("funders").get("value")),
+        "mode": (state("mode").get("selected_option") or {}).get("value"),
+    }
+    for block in ("keywords", "funders"):
+        items = fields[block]
+        if len(items) > MAX_LIST_ITEMS:
+            errors[block] = f"At most {MAX_LIST_ITEMS}, separated by commas."
+        elif any(len(item) > MAX_ITEM_CHARS for item in items):
+            errors[block] = f"Each at most {MAX_ITEM_CHARS} characters; separate them by commas."
+    fields["funders"] = [canonical_funder(f) for f in fields["funders"]]
+    if fields["mode"] not in MODES:
+        errors["mode"] = "Choose how often you want alerts."
+    if not any(fields[name] for name in ("topics", "keywords", "funders", "kinds", "roles")):
+        errors["topics"] = "Choose at least one topic, or fill in words, funders or kinds below."
+    return fields, errors

@@ -13,7 +13,6 @@ from datetime import timedelta
 
 import pytest
 
-from bot.slack.handlers import parse_slash, read_subscription
 from tests.helpers.fake_slack import (
     block_actions_payload,
     signed_event,
@@ -31,54 +30,6 @@ from tests.slack.support import (
 )
 
 # --------------------------------------------------------------------------- parsing
-
-
-@pytest.mark.parametrize(
-    ("command", "text", "expected"),
-    [
-        ("/calls", "mental health", ("core", "/calls mental health", False)),
-        ("/calls", "mental health --share", ("core", "/calls mental health", True)),
-        ("/glossary", "co-PI", ("core", "/glossary co-PI", False)),
-        ("/deadlines", "", ("core", "/deadlines", False)),
-        ("/signpost", "", ("help", "", False)),
-        ("/signpost", "HELP --share", ("help", "", True)),
-        ("/signpost", "subscribe", ("modal", "", False)),
-        ("/signpost", "subscribe mental health", ("core", "/subscribe mental health", False)),
-        ("/signpost", "events peer support", ("core", "/events peer support", False)),
-        ("/signpost", "forget yes", ("core", "/forget yes", False)),
-    ],
-)
-def test_parse_slash(command: str, text: str, expected: tuple) -> None:
-    request = parse_slash(command, text)
-    assert (request.kind, request.text, request.share) == expected
-
-
-def test_read_subscription_cleans_what_the_form_carried() -> None:
-    fields, errors = read_subscription(
-        form(["peer-support"], keywords="link\x00 workers, caf\udce9", funders="MRC\x07"),
-        {"peer-support"},
-    )
-    assert errors == {}
-    assert fields["keywords"] == ["link workers", "caf"]
-    assert fields["funders"] == ["MRC"]
-
-
-def test_read_subscription_validates() -> None:
-    slugs = {"mental-health", "peer-support"}
-    fields, errors = read_subscription(form(["peer-support", "bogus"], funders="mrc, NIHR"), slugs)
-    assert errors == {}
-    assert fields["topics"] == ["peer-support"] and fields["funders"] == ["MRC", "NIHR"]
-    _, errors = read_subscription(form(), slugs)
-    assert set(errors) == {"topics"}
-    _, errors = read_subscription(form(["peer-support"], mode="hourly"), slugs)
-    assert set(errors) == {"mode"}
-    _, errors = read_subscription(form(keywords=",".join("w" * 3 for _ in range(11))), slugs)
-    assert set(errors) == {"keywords"}
-    _, errors = read_subscription(form(funders="x" * 61), slugs)
-    assert set(errors) == {"funders"}
-
-
-# --------------------------------------------------------------------------- queries
 
 
 async def test_calls_mental_health_answers_privately_in_block_kit(polled, user: Slack) -> None:
@@ -143,8 +94,8 @@ async def test_deadlines_follow_reminders(polled, user: Slack) -> None:
         ("resume", "Alerts resumed."),
         ("forget", "Are you sure? (Or type /signpost forget yes)"),
         ("export", "Everything stored about this chat"),
-        ("events", "No open events right now"),
-        ("internships", "No open internships right now"),
+        ("events", "No events yet. I'm still gathering opportunities"),  # nothing polled yet
+        ("internships", "No internships yet. I'm still gathering opportunities"),
         ("settings", "Time zone: Europe/London"),
         ("unsubscribe 3", "There is no subscription"),
         ("subscribe mental health", "Subscribed: Mental health"),

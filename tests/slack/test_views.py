@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 from bot.core.model import Chat, Subscription
-from bot.slack.views import home_view, subscribe_modal
+from bot.slack.views import home_view, read_subscription, subscribe_modal
 from tests.helpers.fake_slack import validate_blocks
 from tests.slack.blocks import item, texts
+from tests.slack.support import form
 
 
 def test_subscribe_modal_for_a_new_and_an_edited_subscription() -> None:
@@ -38,3 +39,31 @@ def test_home_view_stays_within_a_hundred_blocks() -> None:
     assert view["type"] == "home" and len(view["blocks"]) <= 100
     assert validate_blocks(view["blocks"], max_items=100) == []
     assert "<!here>" not in json.dumps(view)
+
+
+def test_read_subscription_validates() -> None:
+    slugs = {"mental-health", "peer-support"}
+    fields, errors = read_subscription(form(["peer-support", "bogus"], funders="mrc, NIHR"), slugs)
+    assert errors == {}
+    assert fields["topics"] == ["peer-support"] and fields["funders"] == ["MRC", "NIHR"]
+    _, errors = read_subscription(form(), slugs)
+    assert set(errors) == {"topics"}
+    _, errors = read_subscription(form(["peer-support"], mode="hourly"), slugs)
+    assert set(errors) == {"mode"}
+    _, errors = read_subscription(form(keywords=",".join("w" * 3 for _ in range(11))), slugs)
+    assert set(errors) == {"keywords"}
+    _, errors = read_subscription(form(funders="x" * 61), slugs)
+    assert set(errors) == {"funders"}
+
+
+# --------------------------------------------------------------------------- queries
+
+
+def test_read_subscription_cleans_what_the_form_carried() -> None:
+    fields, errors = read_subscription(
+        form(["peer-support"], keywords="link\x00 workers, caf\udce9", funders="MRC\x07"),
+        {"peer-support"},
+    )
+    assert errors == {}
+    assert fields["keywords"] == ["link workers", "caf"]
+    assert fields["funders"] == ["MRC"]
