@@ -4,6 +4,10 @@ normalise (status against the clock) -> enrich (topics, roles, flags, glossary t
 search text) -> upsert with change detection -> match new items against the subscription
 index -> outbox rows (and tracking rows) in the same transaction, so a crash can neither
 lose an alert nor queue one twice.
+
+Alerts are queued once the whole poll is stored, so that a flood (``bot.core.floods``) can
+be told from a normal poll first: a source bringing far more new items than usual is held
+(items stored, no alerts), and no chat gets more than ten instant alerts from one poll.
 """
 
 from __future__ import annotations
@@ -11,11 +15,12 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 from bot.clock import Clock
+from bot.core import floods
 from bot.core.glossary import Glossary
 from bot.core.matching import Match, SubscriptionIndex
 from bot.core.model import Opportunity
@@ -93,13 +98,29 @@ def _matters(change: str, item: Opportunity) -> bool:
     return change == "opens_at" and item.status != "open"
 
 
+@dataclass(slots=True)
+class _Poll:
+    """What one poll's upserts found, to be alerted once the flood guard has looked."""
+
+    new: list[Opportunity] = field(default_factory=list)
+    changed: list[tuple[Opportunity, list[str]]] = field(default_factory=list)
+
+
 class Ingestor:
     """The ``ingest`` callable the poller hands each source's items to."""
 
-    def __init__(self, store: Store, clock: Clock, vocabulary: Vocabulary) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        vocabulary: Vocabulary,
+        *,
+        admins: Iterable[tuple[str, str]] = (),
+    ) -> None:
         self.store = store
         self.clock = clock
         self.vocabulary = vocabulary
+        self.admins = frozenset(admins)  # told when a source is held after a flood
         self._index: SubscriptionIndex | None = None
         self._index_version: tuple | None = None
 
@@ -116,6 +137,7 @@ class Ingestor:
         stats = IngestStats()
         now = self.clock.now()
         prepared = [(item, prepare(item, source, self.vocabulary, self.clock)) for item in items]
+        poll = _Poll()
         async with self.store.unit() as unit:
             index = await self.index(unit)
             for item, text in prepared:
@@ -124,21 +146,46 @@ class Ingestor:
                 if result.outcome == "new":
                     stats.new += 1
                     if result.duplicate_of_id is None:
-                        await self.queue_new(unit, item, index.match(item))
+                        poll.new.append(item)
                 elif result.outcome == "updated":
                     stats.updated += 1
                     if result.changes and result.duplicate_of_id is None:
-                        await self.queue_update(unit, item, result.changes)
+                        poll.changed.append((item, result.changes))
                         if any(c.startswith("status:closed->") for c in result.changes):
                             # First seen closed, nobody was told: now it is news to all.
-                            await self.queue_new(unit, item, index.match(item))
+                            poll.new.append(item)
                 else:
                     stats.unchanged += 1
+            await self.alert(unit, source, poll, stats.new, index)
         return stats
 
-    async def queue_new(self, unit: Unit, item: Opportunity, matches: list[Match]) -> int:
+    async def alert(
+        self, unit: Unit, source: Source, poll: _Poll, new: int, index: SubscriptionIndex
+    ) -> int:
+        """Queue what one stored poll calls for, unless its source is held after a flood;
+        each chat's instant alerts beyond the cap go into one digest."""
+        now = self.clock.now()
+        if await floods.held_after(unit, source.name, new, now=now, admins=self.admins):
+            log.info("source %s is held: %d new items stored, no alerts", source.name, new)
+            return 0
+        cap = floods.ChatCap(source.name)
+        queued = 0
+        for item, changes in poll.changed:
+            queued += await self.queue_update(unit, item, changes, cap)
+        for item in poll.new:
+            queued += await self.queue_new(unit, item, index.match(item), cap)
+        return queued + await cap.fold(unit, now)
+
+    async def queue_new(
+        self,
+        unit: Unit,
+        item: Opportunity,
+        matches: list[Match],
+        cap: floods.ChatCap | None = None,
+    ) -> int:
         """One alert per chat, whichever of its subscriptions matched; held for a digest
-        unless a subscription is instant or the deadline is within a week."""
+        unless a subscription is instant or the deadline is within a week (or the chat had
+        its fill of instant alerts from this poll: ``cap``)."""
         now = self.clock.now()
         by_chat: dict[int, list[Match]] = {}
         for match in matches:
@@ -152,19 +199,40 @@ class Ingestor:
                 reasons += [r for r in match.reasons if r not in reasons]
             # An empty list everywhere means the chat asked for no reminders.
             days = sorted({d for m in chat_matches for d in m.subscription.reminder_days})
-            queued += await unit.outbox.enqueue(
+            key, why = f"new:{item.id}", " · ".join(reasons)
+            queued += await self._enqueue(
+                unit,
+                cap,
+                instant,
                 chat_id=chat_id,
                 opportunity_id=item.id,
                 reason="urgent" if urgent else "new",
-                dedupe_key=f"new:{item.id}",
-                payload={"why": " · ".join(reasons)},
+                dedupe_key=key,
+                payload={"why": why},
                 now=now,
-                held=not instant,
             )
             await unit.tracking.track(chat_id, item.id, now=now, reminder_days=days)
         return queued
 
-    async def queue_update(self, unit: Unit, item: Opportunity, changes: list[str]) -> int:
+    async def _enqueue(self, unit: Unit, cap: floods.ChatCap | None, instant: bool, **row) -> bool:
+        """Queue an alert, or hold it: for a digest, or past the chat's cap for this poll,
+        for the poll's one digest (``ChatCap.fold``)."""
+        capped = instant and cap is not None and not cap.allow(row["chat_id"])
+        queued = await unit.outbox.enqueue(**row, held=capped or not instant)
+        if capped and queued:
+            why = row["payload"].get("why") or "changed: " + ", ".join(row["payload"]["changes"])
+            cap.fold_later(row["chat_id"], row["opportunity_id"], row["dedupe_key"], why)
+        elif instant and cap is not None and not capped and not queued:
+            cap.give_back(row["chat_id"])
+        return queued
+
+    async def queue_update(
+        self,
+        unit: Unit,
+        item: Opportunity,
+        changes: list[str],
+        cap: floods.ChatCap | None = None,
+    ) -> int:
         """Tell chats that had the original, when the change matters to them."""
         notable = [change for change in changes if _matters(change, item)]
         if not notable or item.status == "closed":
@@ -175,7 +243,10 @@ class Ingestor:
         ).hexdigest()[:16]
         queued = 0
         for chat_id in await unit.tracking.chats_tracking(item.id):
-            queued += await unit.outbox.enqueue(
+            queued += await self._enqueue(
+                unit,
+                cap,
+                True,
                 chat_id=chat_id,
                 opportunity_id=item.id,
                 reason="update",

@@ -259,6 +259,21 @@ class OutboxRepo:
                 update(OutboxItem).where(OutboxItem.id.in_(list(ids))).values(status="digested")
             )
 
+    async def digest_held(self, chat_id: int, dedupe_keys: Sequence[str]) -> int:
+        """Mark a chat's held rows with these keys as folded into a digest."""
+        if not dedupe_keys:
+            return 0
+        result = await self.session.execute(
+            update(OutboxItem)
+            .where(
+                OutboxItem.chat_id == chat_id,
+                OutboxItem.status == "held",
+                OutboxItem.dedupe_key.in_([key[:255] for key in dedupe_keys]),
+            )
+            .values(status="digested")
+        )
+        return result.rowcount or 0
+
     async def release_held(self, opportunity_id: int, chat_id: int, *, now: datetime) -> int:
         """Send a held digest item at once (its deadline came too close to wait)."""
         result = await self.session.execute(
