@@ -98,6 +98,9 @@ class ChatCap:
     limit: int = PER_CHAT
     counts: dict[int, int] = field(default_factory=dict)
     overflow: dict[int, list[tuple[int, str, str]]] = field(default_factory=dict)
+    # A flood of matches repeats the same keys and "why" lines across thousands of chats:
+    # one string each, not one per chat (a 100,000-subscription poll holds back ~10^5).
+    _texts: dict[str, str] = field(default_factory=dict)
 
     def allow(self, chat_id: int) -> bool:
         """Take one of the chat's places; False when they are all taken."""
@@ -112,7 +115,9 @@ class ChatCap:
         self.counts[chat_id] -= 1
 
     def fold_later(self, chat_id: int, opportunity_id: int, dedupe_key: str, why: str) -> None:
-        self.overflow.setdefault(chat_id, []).append((opportunity_id, dedupe_key, why))
+        key = self._texts.setdefault(dedupe_key, dedupe_key)
+        why = self._texts.setdefault(why, why)
+        self.overflow.setdefault(chat_id, []).append((opportunity_id, key, why))
 
     async def fold(self, unit: Unit, now: datetime) -> int:
         """One digest per chat of the alerts held back, queued now; returns how many."""
