@@ -12,6 +12,7 @@ import logging
 from datetime import timedelta
 
 from bot.clock import Clock
+from bot.core.floods import queue_admin_notice
 from bot.core.formatting import zone
 from bot.core.pipeline import URGENT_WITHIN, Vocabulary
 from storage.store import Store
@@ -118,21 +119,8 @@ async def queue_term_of_week(store: Store, clock: Clock, vocabulary: Vocabulary)
 
 async def notify_admins(store: Store, clock: Clock, admins, text: str, key: str) -> int:
     """Queue a notice to every admin (their private chat on their platform)."""
-    from bot.core.model import Chat
-
-    now = clock.now()
-    queued = 0
     async with store.unit() as unit:
-        for platform, user_id in sorted(admins):
-            chat = await unit.chats.ensure(Chat(platform, user_id, kind="private"), now=now)
-            queued += await unit.outbox.enqueue(
-                chat_id=chat.id,
-                reason="notice",
-                dedupe_key=key,
-                payload={"text": text},
-                now=now,
-            )
-    return queued
+        return await queue_admin_notice(unit, admins, text, key, clock.now())
 
 
 async def source_health_report(store: Store, clock: Clock, admins, *, daily: bool) -> str:

@@ -193,7 +193,7 @@ async def build_runtime(
     http = build_http_client(agent, transport=transport)
     fetcher = Fetcher(http, min_gap=0.0 if offline else 1.0)
     vocabulary = await asyncio.to_thread(Vocabulary.load, settings.glossary_file)
-    ingestor = Ingestor(store, clock, vocabulary)
+    ingestor = Ingestor(store, clock, vocabulary, admins=settings.admin_ids)
     scheduler = AsyncIOScheduler(timezone="UTC")
     runtime_ref: list[Runtime] = []
 

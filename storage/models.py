@@ -59,6 +59,11 @@ class SourceState(Base):
     markup_suspect: Mapped[bool] = mapped_column(Boolean, default=False)
     last_duration_ms: Mapped[int | None] = mapped_column(Integer)
     admins_alerted_at: Mapped[datetime | None]
+    # New items in recent polls (newest last): the baseline a flood is measured against.
+    new_items_history: Mapped[list[Any] | None]
+    # Set when a poll flooded: items are stored, alerts wait for an admin's release.
+    held_at: Mapped[datetime | None]
+    held_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class HttpValidator(Base):
@@ -241,6 +246,8 @@ class OutboxItem(Base):
     sent_at: Mapped[datetime | None]
     platform_message_id: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(Text)
+    # Platform ids of the parts of a split message already sent: a retry resumes after them.
+    sent_parts: Mapped[list[Any] | None]
 
 
 class GlossaryTerm(Base):

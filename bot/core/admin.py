@@ -21,23 +21,32 @@ async def status(ctx: Context, services: Services, args: str) -> Reply:
         suggestions = await unit.glossary.open_suggestions()
     failing = [h for h in health if h.consecutive_failures]
     suspect = [h for h in health if h.markup_suspect]
+    held = [h for h in health if h.held_at is not None]
     lines = [
         f"Opportunities: {', '.join(f'{k} {v}' for k, v in sorted(by_status.items())) or 'none'}",
         f"Subscriptions: {', '.join(f'{k} {v}' for k, v in sorted(subs.items())) or 'none'}",
         f"Queue: {depth} waiting, oldest {oldest:.0f} s; dead letters {outbox.get('dead', 0)}",
-        f"Sources: {len(health)} polled, {len(failing)} failing, {len(suspect)} maybe changed",
+        f"Sources: {len(health)} polled, {len(failing)} failing, {len(suspect)} maybe changed"
+        + (f", {len(held)} held after a flood" if held else ""),
         f"Glossary suggestions waiting: {len(suggestions)}",
     ]
     sections = [Section(heading="Signpost status", lines=lines)]
     for h in failing + suspect:
         sections.append(Section(heading=h.name, lines=[h.last_error or "no items parsed"]))
+    for h in held:
+        lines = [h.held_reason or "flooded", f"/sources release {h.name}"]
+        sections.append(Section(heading=f"{h.name} (held)", lines=lines))
     return Reply(sections=sections)
 
 
 async def sources(ctx: Context, services: Services, args: str) -> Reply:
     verb, _, rest = args.strip().partition(" ")
-    if verb == "discover":
+    if verb.lower() == "discover":
         return await discover_sources(services, rest.strip())
+    if verb.lower() == "release":
+        return await release(services, rest.split())
+    if verb:
+        return Reply(text="Usage: /sources, /sources release NAME or /sources discover URL")
     async with services.store.unit() as unit:
         health = {h.name: h for h in await unit.polling.all()}
     lines = []
@@ -50,9 +59,31 @@ async def sources(ctx: Context, services: Services, args: str) -> Reply:
         state = "ok" if not failures else plural(failures, "failure") + " in a row"
         if h.markup_suspect:
             state = "markup may have changed"
+        if h.held_at is not None:
+            state = f"HELD since {when(h.held_at)} ({h.held_reason}); /sources release {name}"
         last = when(h.last_success_at) if h.last_success_at else "never"
         lines.append(f"{name}: {state}; last success {last}; items {h.items_last_parsed}")
     return Reply(text="Sources", sections=[Section(lines=lines or ["none configured"])])
+
+
+async def release(services: Services, names: list[str]) -> Reply:
+    """Let a source held after a flood alert again, from its next poll on."""
+    if len(names) != 1:
+        return Reply(text="Usage: /sources release NAME")
+    [name] = names
+    known = set(services.source_names())
+    async with services.store.unit() as unit:
+        health = await unit.polling.get(name)
+        if name not in known and health is None:
+            listed = ", ".join(sorted(known)) or "none"
+            return Reply(text=f"Unknown source {name}; known: {listed}")
+        released = await unit.polling.release(name)
+    if not released:
+        return Reply(text=f"{name} is not held.")
+    return Reply(
+        text=f"Released {name}: alerts resume from its next poll. What it brought while held "
+        "stays stored (search finds it) but is not alerted."
+    )
 
 
 async def poll(ctx: Context, services: Services, args: str) -> Reply:

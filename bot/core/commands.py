@@ -44,7 +44,7 @@ HELP = [
 ]
 ADMIN_HELP = [
     ("status", "health of sources and the queue"),
-    ("sources", "configured sources and their state"),
+    ("sources", "configured sources and their state (release NAME: lift a flood hold)"),
     ("poll", "poll sources now"),
     ("broadcast", "send a message to every chat"),
 ]

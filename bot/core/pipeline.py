@@ -4,6 +4,10 @@ normalise (status against the clock) -> enrich (topics, roles, flags, glossary t
 search text) -> upsert with change detection -> match new items against the subscription
 index -> outbox rows (and tracking rows) in the same transaction, so a crash can neither
 lose an alert nor queue one twice.
+
+Alerts are queued once the whole poll is stored, so that a flood (``bot.core.floods``) can
+be told from a normal poll first: a source bringing far more new items than usual is held
+(items stored, no alerts), and no chat gets more than ten instant alerts from one poll.
 """
 
 from __future__ import annotations
@@ -12,13 +16,14 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import text as sql
 
 from bot.clock import Clock
+from bot.core import floods
 from bot.core.glossary import Glossary
 from bot.core.matching import Match, SubscriptionIndex
 from bot.core.model import Opportunity
@@ -108,13 +113,29 @@ async def _open_transaction(unit: Unit) -> None:
         await unit.session.execute(sql("UPDATE opportunities SET id = id WHERE 0 = 1"))
 
 
+@dataclass(slots=True)
+class _Poll:
+    """What one poll's upserts found, to be alerted once the flood guard has looked."""
+
+    new: list[Opportunity] = field(default_factory=list)
+    changed: list[tuple[Opportunity, list[str]]] = field(default_factory=list)
+
+
 class Ingestor:
     """The ``ingest`` callable the poller hands each source's items to."""
 
-    def __init__(self, store: Store, clock: Clock, vocabulary: Vocabulary) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        vocabulary: Vocabulary,
+        *,
+        admins: Iterable[tuple[str, str]] = (),
+    ) -> None:
         self.store = store
         self.clock = clock
         self.vocabulary = vocabulary
+        self.admins = frozenset(admins)  # told when a source is held after a flood
         self._index: SubscriptionIndex | None = None
         self._index_version: tuple | None = None
 
@@ -143,17 +164,19 @@ class Ingestor:
                 stats.skip(item.external_id, exc)
             if count % PREPARE_BATCH == 0:
                 await asyncio.sleep(0)  # tagging is CPU on the loop: let commands in between
+        poll = _Poll()
         async with self.store.unit() as unit:
             index = await self.index(unit)
             await _open_transaction(unit)
             for item, text in prepared:
                 try:
                     async with unit.session.begin_nested():
-                        outcome = await self._store(unit, item, text, index, now)
+                        outcome = await self._store(unit, item, text, now, poll)
                 except Exception as exc:
                     stats.skip(item.external_id, exc)
                     continue
                 setattr(stats, outcome, getattr(stats, outcome) + 1)
+            await self.alert(unit, source, poll, stats.new, index)
         if stats.skipped:
             log.warning(
                 "%s: %d of %d items skipped; first: %s",
@@ -164,25 +187,48 @@ class Ingestor:
             )
         return stats
 
-    async def _store(
-        self, unit: Unit, item: Opportunity, text: str, index: SubscriptionIndex, now
-    ) -> str:
-        """Upsert one item and queue what it means for chats; returns the upsert's outcome."""
+    async def _store(self, unit: Unit, item: Opportunity, text: str, now, poll: _Poll) -> str:
+        """Upsert one item and note what it means for chats (alerted once the whole poll is
+        stored, so the flood guard sees it first); returns the upsert's outcome."""
         result = await unit.opportunities.upsert(item, now=now, search_text=text)
         item.id = result.id
         if result.outcome == "new":
             if result.duplicate_of_id is None:
-                await self.queue_new(unit, item, index.match(item))
+                poll.new.append(item)
         elif result.outcome == "updated" and result.changes and result.duplicate_of_id is None:
-            await self.queue_update(unit, item, result.changes)
+            poll.changed.append((item, result.changes))
             if any(c.startswith("status:closed->") for c in result.changes):
                 # First seen closed, nobody was told: now it is news to all.
-                await self.queue_new(unit, item, index.match(item))
+                poll.new.append(item)
         return result.outcome
 
-    async def queue_new(self, unit: Unit, item: Opportunity, matches: list[Match]) -> int:
+    async def alert(
+        self, unit: Unit, source: Source, poll: _Poll, new: int, index: SubscriptionIndex
+    ) -> int:
+        """Queue what one stored poll calls for, unless its source is held after a flood;
+        each chat's instant alerts beyond the cap go into one digest."""
+        now = self.clock.now()
+        if await floods.held_after(unit, source.name, new, now=now, admins=self.admins):
+            log.info("source %s is held: %d new items stored, no alerts", source.name, new)
+            return 0
+        cap = floods.ChatCap(source.name)
+        queued = 0
+        for item, changes in poll.changed:
+            queued += await self.queue_update(unit, item, changes, cap)
+        for item in poll.new:
+            queued += await self.queue_new(unit, item, index.match(item), cap)
+        return queued + await cap.fold(unit, now)
+
+    async def queue_new(
+        self,
+        unit: Unit,
+        item: Opportunity,
+        matches: list[Match],
+        cap: floods.ChatCap | None = None,
+    ) -> int:
         """One alert per chat, whichever of its subscriptions matched; held for a digest
-        unless a subscription is instant or the deadline is within a week."""
+        unless a subscription is instant or the deadline is within a week (or the chat had
+        its fill of instant alerts from this poll: ``cap``)."""
         now = self.clock.now()
         by_chat: dict[int, list[Match]] = {}
         for match in matches:
@@ -196,19 +242,40 @@ class Ingestor:
                 reasons += [r for r in match.reasons if r not in reasons]
             # An empty list everywhere means the chat asked for no reminders.
             days = sorted({d for m in chat_matches for d in m.subscription.reminder_days})
-            queued += await unit.outbox.enqueue(
+            key, why = f"new:{item.id}", " · ".join(reasons)
+            queued += await self._enqueue(
+                unit,
+                cap,
+                instant,
                 chat_id=chat_id,
                 opportunity_id=item.id,
                 reason="urgent" if urgent else "new",
-                dedupe_key=f"new:{item.id}",
-                payload={"why": " · ".join(reasons)},
+                dedupe_key=key,
+                payload={"why": why},
                 now=now,
-                held=not instant,
             )
             await unit.tracking.track(chat_id, item.id, now=now, reminder_days=days)
         return queued
 
-    async def queue_update(self, unit: Unit, item: Opportunity, changes: list[str]) -> int:
+    async def _enqueue(self, unit: Unit, cap: floods.ChatCap | None, instant: bool, **row) -> bool:
+        """Queue an alert, or hold it: for a digest, or past the chat's cap for this poll,
+        for the poll's one digest (``ChatCap.fold``)."""
+        capped = instant and cap is not None and not cap.allow(row["chat_id"])
+        queued = await unit.outbox.enqueue(**row, held=capped or not instant)
+        if capped and queued:
+            why = row["payload"].get("why") or "changed: " + ", ".join(row["payload"]["changes"])
+            cap.fold_later(row["chat_id"], row["opportunity_id"], row["dedupe_key"], why)
+        elif instant and cap is not None and not capped and not queued:
+            cap.give_back(row["chat_id"])
+        return queued
+
+    async def queue_update(
+        self,
+        unit: Unit,
+        item: Opportunity,
+        changes: list[str],
+        cap: floods.ChatCap | None = None,
+    ) -> int:
         """Tell chats that had the original, when the change matters to them."""
         notable = [change for change in changes if _matters(change, item)]
         if not notable or item.status == "closed":
@@ -219,7 +286,10 @@ class Ingestor:
         ).hexdigest()[:16]
         queued = 0
         for chat_id in await unit.tracking.chats_tracking(item.id):
-            queued += await unit.outbox.enqueue(
+            queued += await self._enqueue(
+                unit,
+                cap,
+                True,
                 chat_id=chat_id,
                 opportunity_id=item.id,
                 reason="update",

@@ -30,6 +30,7 @@ from bot.delivery.channel import (
     ChatGone,
     DeliveryError,
     Limits,
+    Parts,
     Rejected,
     RetryAfter,
     Transient,
@@ -115,6 +116,7 @@ class SlackChannel:
     message, the first of which the outbox keeps so updates can reply in its thread."""
 
     platform = "slack"
+    resumes_parts = True
     limits = Limits(max_chars=40_000, max_blocks=MAX_BLOCKS, max_section_chars=MAX_SECTION_CHARS)
 
     def __init__(
@@ -142,22 +144,29 @@ class SlackChannel:
             self._channels.popitem(last=False)
         return limiter
 
-    async def send(self, chat: Chat, reply: Reply) -> list[str]:
-        """Post ``reply`` (in the thread of ``reply.in_thread_of`` when set)."""
+    async def send(self, chat: Chat, reply: Reply, parts: Parts | None = None) -> list[str]:
+        """Post ``reply`` (in the thread of ``reply.in_thread_of`` when set). With ``parts``,
+        messages an earlier try sent are skipped and each one sent is reported."""
         try:
-            return await self._post_all(chat, reply, render(reply))
+            return await self._post_all(chat, reply, render(reply), parts)
         except _TooBig as first:
             log.warning("Slack refused a message to %s (%s); retrying it smaller", chat.id, first)
         try:
-            return await self._post_all(chat, reply, render_small(reply))
+            return await self._post_all(chat, reply, render_small(reply), parts)
         except _TooBig as second:
             raise Rejected(f"Slack {second.error.response.get('error')}") from None
 
-    async def _post_all(self, chat: Chat, reply: Reply, messages: list[SlackMessage]) -> list[str]:
+    async def _post_all(
+        self, chat: Chat, reply: Reply, messages: list[SlackMessage], parts: Parts | None
+    ) -> list[str]:
         thread = reply.in_thread_of or chat.thread_id or None
         ids = []
         for message in messages:
+            if parts is not None and not await parts.next():
+                continue
             ids.append(await self._post(chat.platform_chat_id, message, thread, reply))
+            if parts is not None:
+                parts.sent(ids[-1])
         return ids
 
     async def _post(

@@ -51,6 +51,7 @@ from bot.delivery.channel import (
     ChatMoved,
     DeliveryError,
     Limits,
+    Parts,
     Rejected,
     RetryAfter,
     Transient,
@@ -192,6 +193,7 @@ class TelegramChannel:
     """Sends replies to Telegram chats through one PTB ``Bot``."""
 
     platform = "telegram"
+    resumes_parts = True
 
     def __init__(
         self, bot: Bot, *, send_limits: SendLimits | None = None, max_chars: int = MAX_CHARS
@@ -210,15 +212,19 @@ class TelegramChannel:
         except TelegramError as error:
             raise delivery_error(error, secret=self.bot.token) from error
 
-    async def send(self, chat: Chat, reply: Reply) -> list[str]:
-        """Post a reply; returns the ids of the messages posted, in order."""
+    async def send(self, chat: Chat, reply: Reply, parts: Parts | None = None) -> list[str]:
+        """Post a reply; returns the ids of the messages posted, in order. With ``parts``,
+        messages an earlier try sent are skipped and each one sent is reported."""
         ids: list[str] = []
         if reply.attachment is not None:
-            return await self._send_with_document(chat, reply)
+            return await self._send_with_document(chat, reply, parts)
         reply_to = reply.in_thread_of
         pending = deque(render(reply, limit=self.max_chars))
         while pending:
             message = pending.popleft()
+            if parts is not None and not await parts.next():
+                reply_to = None
+                continue
             try:
                 ids.append(await self._send_message(chat, message, reply_to))
             except TooLong:
@@ -227,7 +233,11 @@ class TelegramChannel:
                     raise
                 log.info("Telegram found a message too long; splitting it smaller")
                 pending.extendleft(reversed(render(message.source, limit=smaller)))
+                if parts is not None:
+                    parts.again()
                 continue
+            if parts is not None:
+                parts.sent(ids[-1])
             reply_to = None  # only the first message answers the earlier one
         return ids
 
@@ -250,7 +260,9 @@ class TelegramChannel:
         )
         return str(sent.message_id)
 
-    async def _send_with_document(self, chat: Chat, reply: Reply) -> list[str]:
+    async def _send_with_document(
+        self, chat: Chat, reply: Reply, parts: Parts | None = None
+    ) -> list[str]:
         """The reply's text as the caption when it fits one, else as messages first."""
         assert reply.attachment is not None
         name, content = reply.attachment
@@ -262,7 +274,9 @@ class TelegramChannel:
         if alone and messages[0].visible <= CAPTION_CHARS:
             caption = messages[0].html
         if caption is None and messages:
-            ids += await self.send(chat, body)
+            ids += await self.send(chat, body, parts)
+        if parts is not None and not await parts.next():
+            return ids
         target = chat_target(chat)
         await self.throttle.wait(target)
         sent: Message = await self._call(
@@ -275,6 +289,8 @@ class TelegramChannel:
                 message_thread_id=_thread(chat),
             )
         )
+        if parts is not None:
+            parts.sent(str(sent.message_id))
         return [*ids, str(sent.message_id)]
 
     async def edit(self, chat: Chat, message_id: int, reply: Reply) -> list[str]:

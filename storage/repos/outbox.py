@@ -14,7 +14,7 @@ taken again. Statuses::
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -49,6 +49,8 @@ class QueuedMessage:
     payload: dict[str, Any]
     attempts: int
     created_at: datetime
+    # Platform ids of the parts of a split message an earlier try already sent.
+    sent_parts: list[str] = field(default_factory=list)
 
 
 def _queued(row: OutboxItem) -> QueuedMessage:
@@ -60,6 +62,7 @@ def _queued(row: OutboxItem) -> QueuedMessage:
         dict(row.payload or {}),
         row.attempts,
         row.created_at,
+        [str(part) for part in row.sent_parts or []],
     )
 
 
@@ -174,12 +177,43 @@ class OutboxRepo:
         )
         return bool(result.rowcount)
 
-    async def mark_sent(
-        self, row_id: int, owner: str, *, now: datetime, message_id: str | None
-    ) -> bool:
-        return await self._finish(
-            row_id, owner, status="sent", sent_at=now, platform_message_id=message_id, error=None
+    async def record_parts(self, row_id: int, owner: str, parts: Sequence[str]) -> bool:
+        """Remember which parts of a split message are out, before the next one is sent."""
+        result = await self.session.execute(
+            update(OutboxItem).where(*_leased_to(row_id, owner)).values(sent_parts=list(parts))
         )
+        return bool(result.rowcount)
+
+    async def mark_sent(
+        self,
+        row_id: int,
+        owner: str,
+        *,
+        now: datetime,
+        message_id: str | None,
+        parts: Sequence[str] = (),
+    ) -> bool:
+        """Record a send; False when the row was no longer leased to us.
+
+        Sent is a fact, so it is recorded even then, unless the row is finished already: a
+        worker that has since claimed the row finds its lease gone when it renews it before
+        sending, and does not send it again.
+        """
+        values: dict[str, Any] = {
+            "status": "sent",
+            "sent_at": now,
+            "platform_message_id": message_id,
+            "error": None,
+            "sent_parts": list(parts) or None,
+        }
+        if await self._finish(row_id, owner, **values):
+            return True
+        await self.session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.id == row_id, OutboxItem.status.in_(["leased", "pending"]))
+            .values(lease_owner=None, lease_until=None, **values)
+        )
+        return False
 
     async def retry_later(
         self, row_id: int, owner: str, *, at: datetime, error: str, count_attempt: bool = True
@@ -224,6 +258,21 @@ class OutboxRepo:
             await self.session.execute(
                 update(OutboxItem).where(OutboxItem.id.in_(list(ids))).values(status="digested")
             )
+
+    async def digest_held(self, chat_id: int, dedupe_keys: Sequence[str]) -> int:
+        """Mark a chat's held rows with these keys as folded into a digest."""
+        if not dedupe_keys:
+            return 0
+        result = await self.session.execute(
+            update(OutboxItem)
+            .where(
+                OutboxItem.chat_id == chat_id,
+                OutboxItem.status == "held",
+                OutboxItem.dedupe_key.in_([key[:255] for key in dedupe_keys]),
+            )
+            .values(status="digested")
+        )
+        return result.rowcount or 0
 
     async def release_held(self, opportunity_id: int, chat_id: int, *, now: datetime) -> int:
         """Send a held digest item at once (its deadline came too close to wait)."""

@@ -26,6 +26,8 @@ class SourceHealth:
     items_max_parsed: int
     markup_suspect: bool
     last_duration_ms: int | None
+    held_at: datetime | None = None  # held after a flood: items stored, alerts not sent
+    held_reason: str | None = None
 
 
 def _health(row: SourceState) -> SourceHealth:
@@ -41,6 +43,8 @@ def _health(row: SourceState) -> SourceHealth:
         items_max_parsed=row.items_max_parsed,
         markup_suspect=row.markup_suspect,
         last_duration_ms=row.last_duration_ms,
+        held_at=row.held_at,
+        held_reason=row.held_reason,
     )
 
 
@@ -118,6 +122,40 @@ class PollingRepo:
     async def mark_admins_alerted(self, name: str, now: datetime) -> None:
         row = await self._row(name)
         row.admins_alerted_at = now
+
+    async def new_items_history(self, name: str) -> tuple[list[int] | None, datetime | None]:
+        """(new items in recent polls, oldest first — None before the first poll; when the
+        source was held, or None): what ``bot.core.floods`` judges a poll against."""
+        row = await self.session.get(SourceState, name)
+        if row is None:
+            return None, None
+        history = row.new_items_history
+        return (None if history is None else [int(n) for n in history]), row.held_at
+
+    async def record_new_items(self, name: str, count: int | None, *, keep: int) -> None:
+        """Remember one poll's new items (``None``: the first poll, whose backlog is not
+        what the source usually yields, only starts the history)."""
+        row = await self._row(name)
+        history = list(row.new_items_history or [])
+        if count is not None:
+            history = [*history, count][-keep:]
+        row.new_items_history = history
+
+    async def hold(self, name: str, *, now: datetime, reason: str) -> bool:
+        """Hold a source's alerts; False when it was held already."""
+        row = await self._row(name)
+        if row.held_at is not None:
+            return False
+        row.held_at, row.held_reason = now, reason[:2000]
+        return True
+
+    async def release(self, name: str) -> bool:
+        """Let a held source's alerts out again; False when it was not held."""
+        row = await self.session.get(SourceState, name)
+        if row is None or row.held_at is None:
+            return False
+        row.held_at, row.held_reason = None, None
+        return True
 
     async def validators(self, url: str) -> tuple[str | None, str | None]:
         """(ETag, Last-Modified) last seen for ``url``."""

@@ -405,3 +405,136 @@ async def test_items_are_isolated_but_the_batch_stays_one_transaction(store, ing
         await ingest(SOURCE, [call("call-1"), call("call-2", title="Peer support call two")])
     async with store.unit() as unit:
         assert await unit.opportunities.find("stub", "call-1") is None
+
+
+# ------------------------------------------------------------------ floods
+ADMIN = ("telegram", "900")
+
+
+def event(n: int, batch: str = "") -> Opportunity:
+    """A calendar entry; ``batch`` changes its guid, as a feed regenerating its ids does."""
+    return opportunity(
+        f"event-{batch}{n}",
+        title=f"Community drop-in session {n}",
+        kind="event",
+        closes_at=DEADLINE + timedelta(days=n % 60),
+    )
+
+
+@pytest.fixture
+def guarded(store, clock, vocabulary) -> Ingestor:
+    return Ingestor(store, clock, vocabulary, admins=[ADMIN])
+
+
+async def source_state(store, name: str = "stub"):
+    async with store.unit() as unit:
+        return await unit.polling.get(name)
+
+
+async def notices(store) -> list[str]:
+    return [r.payload["text"] for r in await outbox_rows(store) if r.reason == "notice"]
+
+
+async def admin_says(store, clock, vocabulary, text: str) -> str:
+    from bot.core.commands import Commands
+    from bot.core.context import Context, Services
+
+    services = Services(
+        store, clock, vocabulary, admins=frozenset({ADMIN}), source_names=lambda: ["stub"]
+    )
+    async with store.unit() as unit:
+        where = await unit.chats.ensure(chat(ADMIN[1]), now=NOW)
+    reply = await Commands(services).handle(Context(where, ADMIN[1], is_admin=True), text)
+    return reply.plain()
+
+
+async def test_a_chat_gets_ten_instant_alerts_from_one_poll_and_the_rest_in_one_digest(
+    store, guarded
+):
+    instant, _ = await add_chat(store, chat("1"), subscription())
+    daily, _ = await add_chat(store, chat("2"), subscription(mode="daily"))
+
+    stats = await guarded(SOURCE, [event(n) for n in range(25)])
+
+    assert stats.new == 25
+    rows = await outbox_rows(store, instant.id)
+    alerts = [r for r in rows if r.reason == "new"]
+    assert [r.status for r in alerts] == ["pending"] * 10 + ["digested"] * 15
+    [digest] = [r for r in rows if r.reason == "digest"]
+    assert digest.status == "pending"
+    assert digest.payload["ids"] == [r.opportunity_id for r in alerts[10:]]
+    assert digest.payload["title"] == "More from stub"
+    # A digest-mode chat's matches wait for its own digest, as before: no cap needed.
+    assert {r.status for r in await outbox_rows(store, daily.id)} == {"held"}
+    assert len(await outbox_rows(store, daily.id)) == 25
+    assert (await source_state(store)).held_at is None
+    assert await notices(store) == []
+
+
+async def test_a_calendar_of_thousands_of_events_is_held_stored_and_admins_told_once(
+    store, clock, vocabulary, guarded
+):
+    """The calendar in the field had 20,000 events; 1,000 cross the same line (500 on a
+    first poll) at a twentieth of the time."""
+    subscriber, _ = await add_chat(store, chat("1"), subscription())
+
+    stats = await guarded(SOURCE, [event(n) for n in range(1_000)])
+
+    assert stats.new == 1_000
+    async with store.unit() as unit:
+        assert await unit.opportunities.find("stub", "event-999") is not None  # stored
+    assert await outbox_rows(store, subscriber.id) == []  # and not alerted
+    state = await source_state(store)
+    assert state.held_at == NOW
+    assert "1000 new items in one poll, where up to 500 were expected" in state.held_reason
+    [told] = await notices(store)
+    assert "Source stub is held" in told and "/sources release stub" in told
+
+    # Still held on the next poll, whatever it brings, and admins are not told again.
+    await guarded(SOURCE, [event(20_000)])
+    assert await outbox_rows(store, subscriber.id) == []
+    assert len(await notices(store)) == 1
+
+    listing = await admin_says(store, clock, vocabulary, "/sources")
+    assert "HELD since" in listing and "/sources release stub" in listing
+    answer = await admin_says(store, clock, vocabulary, "/sources release stub")
+    assert answer.startswith("Released stub: alerts resume from its next poll.")
+    assert await admin_says(store, clock, vocabulary, "/sources release stub") == (
+        "stub is not held."
+    )
+    await guarded(SOURCE, [event(20_001)])
+    [alert] = [r for r in await outbox_rows(store, subscriber.id) if r.reason == "new"]
+    assert alert.status == "pending"
+    assert (await source_state(store)).held_at is None
+
+
+async def test_a_feed_whose_guids_change_every_poll_is_held_from_its_second_poll(store, guarded):
+    subscriber, _ = await add_chat(store, chat("1"), subscription())
+    await guarded(SOURCE, [event(n, "a") for n in range(50)])  # its first poll: the backlog
+    first = await outbox_rows(store, subscriber.id)
+    assert len([r for r in first if r.status == "pending"]) == 10 + 1  # ten, and a digest
+
+    await guarded(SOURCE, [event(n, "b") for n in range(50)])
+    await guarded(SOURCE, [event(n, "c") for n in range(50)])
+
+    assert await outbox_rows(store, subscriber.id) == first  # nothing more queued
+    state = await source_state(store)
+    assert "50 new items in one poll, where up to 30 were expected" in state.held_reason
+    assert "its recent polls found at most 0" in state.held_reason
+    assert len(await notices(store)) == 1
+
+
+async def test_a_source_that_usually_brings_many_is_judged_by_its_own_history(store, guarded):
+    await add_chat(store, chat("1"), subscription())
+    await guarded(SOURCE, [event(n, "first") for n in range(5)])
+    await guarded(SOURCE, [event(n, "burst") for n in range(40)])  # after a quiet history
+    assert (await source_state(store)).held_at is not None
+
+    busy = StubSource(SourceConfig(name="busy", type="stub", url="https://busy.example/"))
+    await guarded(busy, [event(n, "x") for n in range(40)])  # first poll
+    for batch in ("y", "z"):
+        await guarded(busy, [event(n, batch) for n in range(25)])  # 25 ≤ 30: usual
+    await guarded(busy, [event(n, "w") for n in range(120)])  # ≤ 5 × 25
+    assert (await source_state(store, "busy")).held_at is None
+    await guarded(busy, [event(n, "v") for n in range(601)])  # > 5 × 120
+    assert (await source_state(store, "busy")).held_at is not None
