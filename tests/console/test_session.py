@@ -111,7 +111,7 @@ def sources_nowhere(tmp_path: Path) -> Path:
     path.write_text(
         "".join(
             f'[sources.{name}]\ntype = "rss"\nurl = "http://127.0.0.1:{port}/{name}.xml"\n'
-            f'title = "{name}"\nkind = "call"\n\n'
+            f'title = "{name}"\nkind = "call"\nenabled = true\n\n'
             for name in ("alpha", "beta")
         )
     )

@@ -140,6 +140,7 @@ class StartupRig:
                 f"[sources.funder-{n:02d}]",
                 'type = "rss"',
                 f'url = "{site.url(f"/feed/{n}")}"',
+                'evidence = "confirmed"  # served by the fake website',
             ]
         sources_file = self.workdir / "sources.toml"
         sources_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
