@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from bot.clock import Clock, SystemClock
 from bot.core.model import Opportunity
 
 
@@ -132,3 +133,12 @@ class Source:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.config.name!r})"
+
+
+class ClockedSource(Source):
+    """A source whose parse reads "now" (past events dropped, repeats expanded from today):
+    the poller's real clock, or a frozen one in tests and offline mode."""
+
+    def __init__(self, config: SourceConfig, clock: Clock | None = None) -> None:
+        super().__init__(config)
+        self.clock: Clock = clock or SystemClock()

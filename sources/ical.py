@@ -30,9 +30,8 @@ from typing import Any, ClassVar
 import icalendar
 from bs4 import BeautifulSoup
 
-from bot.clock import Clock, SystemClock
 from bot.core.model import Opportunity
-from sources.base import ParseError, ParseResult, Source, SourceConfig
+from sources.base import ClockedSource, ParseError, ParseResult
 from sources.ical_quirks import clean_location, in_iana_zone, upcoming_starts
 from sources.normalise import UK, clean_text, trim_text
 from sources.rss import SUMMARY_CHARS, html_to_text
@@ -130,16 +129,11 @@ def _first_link(raw_description: str, text: str) -> str | None:
     return match.group(0).rstrip(".,;") if match else None
 
 
-class IcalSource(Source):
+class IcalSource(ClockedSource):
     """An iCalendar feed of events (see the module docstring for how times are read)."""
 
     type_name: ClassVar[str] = "ical"
     default_interval_minutes: ClassVar[int] = 720
-
-    def __init__(self, config: SourceConfig, clock: Clock | None = None) -> None:
-        super().__init__(config)
-        # Recurring events are expanded from this clock's "now" (frozen in tests).
-        self.clock: Clock = clock or SystemClock()
 
     def parse(self, body: bytes, url: str) -> ParseResult:
         """VEVENTs to opportunities, earliest first; a non-calendar body is a ``ParseError``."""

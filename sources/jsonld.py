@@ -32,9 +32,8 @@ from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup
 
-from bot.clock import Clock, SystemClock
 from bot.core.model import Opportunity
-from sources.base import ParseError, ParseResult, Source, SourceConfig
+from sources.base import ClockedSource, ParseError, ParseResult
 from sources.normalise import UK, clean_text, parse_iso_datetime, trim_text
 from sources.rss import SUMMARY_CHARS, html_to_text
 
@@ -221,17 +220,11 @@ def _schedule(event: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
-class JsonLdSource(Source):
+class JsonLdSource(ClockedSource):
     """schema.org Events embedded in a page (see the module docstring)."""
 
     type_name: ClassVar[str] = "jsonld"
     default_interval_minutes: ClassVar[int] = 720
-
-    def __init__(self, config: SourceConfig, clock: Clock | None = None) -> None:
-        super().__init__(config)
-        # Past events are dropped relative to this clock: the poller's real one, or a
-        # test's / offline mode's frozen one.
-        self.clock: Clock = clock or SystemClock()
 
     def parse(self, body: bytes, url: str) -> ParseResult:
         """Upcoming and ongoing Events, earliest first; a page without JSON-LD fails."""

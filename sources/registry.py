@@ -7,12 +7,11 @@ broken source module cannot stop the others from loading.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Iterator, Mapping
 from importlib import import_module
 
 from bot.clock import Clock
-from sources.base import Source, SourceConfig
+from sources.base import ClockedSource, Source, SourceConfig
 
 # type name -> "module:Class". Explicit on purpose: no plugin discovery, no import magic.
 _TYPE_PATHS: dict[str, str] = {
@@ -93,6 +92,6 @@ def build_source(config: SourceConfig, *, clock: Clock | None = None) -> Source:
     as of their capture day; the others do not take one.
     """
     cls = source_type(config.type)
-    if clock is not None and "clock" in inspect.signature(cls).parameters:
-        return cls(config, clock=clock)  # type: ignore[call-arg]
+    if clock is not None and issubclass(cls, ClockedSource):
+        return cls(config, clock=clock)
     return cls(config)

@@ -19,9 +19,8 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import urljoin
 
-from bot.clock import Clock, SystemClock
 from bot.core.model import Opportunity
-from sources.base import ParseError, ParseResult, Source, SourceConfig
+from sources.base import ClockedSource, ParseError, ParseResult
 from sources.ical import is_online
 from sources.normalise import clean_text, trim_text
 from sources.rss import SUMMARY_CHARS, html_to_text
@@ -55,15 +54,11 @@ def upcoming_events(body: bytes) -> list[dict[str, Any]]:
     return [event for event in data["upcoming"] if isinstance(event, dict)]
 
 
-class SquarespaceEventsSource(Source):
+class SquarespaceEventsSource(ClockedSource):
     """A Squarespace events collection's ``?format=json`` (see the module docstring)."""
 
     type_name: ClassVar[str] = "squarespace"
     default_interval_minutes: ClassVar[int] = 720
-
-    def __init__(self, config: SourceConfig, clock: Clock | None = None) -> None:
-        super().__init__(config)
-        self.clock: Clock = clock or SystemClock()
 
     def parse(self, body: bytes, url: str) -> ParseResult:
         """Events not yet over, earliest first; events without title or start are skipped."""
