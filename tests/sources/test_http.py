@@ -5,49 +5,15 @@ from __future__ import annotations
 
 import time
 
-import httpx
 import pytest
 
 from sources.base import FetchError
 from sources.http import Fetcher, build_http_client, default_user_agent
-from tests.helpers.fake_website import FakeWebsite, Route
+from tests.helpers.fake_website import Route
 
 CONTACT = "https://example.org/signpost"
 PAGE = "<html><body><ul class='calls'><li>One</li></ul></body></html>"
 MODIFIED = "Fri, 28 Mar 2025 09:00:00 GMT"
-
-
-class Sleeps:
-    """Stands in for asyncio.sleep between retries, remembering what it was asked."""
-
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
-
-
-@pytest.fixture
-async def site():
-    async with FakeWebsite() as website:
-        yield website
-
-
-@pytest.fixture
-async def client():
-    timeout = httpx.Timeout(0.5, connect=0.5)
-    async with build_http_client(default_user_agent(CONTACT), timeout=timeout) as http:
-        yield http
-
-
-@pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps()
-
-
-@pytest.fixture
-def fetcher(client, sleeps) -> Fetcher:
-    return Fetcher(client, min_gap=0.0, sleep=sleeps)
 
 
 def test_client_is_built_with_timeouts_redirect_limit_and_user_agent():

@@ -6,48 +6,12 @@ from __future__ import annotations
 import asyncio
 import time
 
-import httpx
-import pytest
-
 from sources.base import FetchError, RobotsDisallowed
-from sources.http import Fetcher, build_http_client, default_user_agent
+from sources.http import Fetcher
 from tests.helpers.fake_website import FakeWebsite, Route, refused_url
 
 CONTACT = "https://example.org/signpost"
 PAGE = "<html><body><ul class='calls'><li>One</li></ul></body></html>"
-
-
-class Sleeps:
-    """Stands in for asyncio.sleep between retries, remembering what it was asked."""
-
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
-
-
-@pytest.fixture
-async def site():
-    async with FakeWebsite() as website:
-        yield website
-
-
-@pytest.fixture
-async def client():
-    timeout = httpx.Timeout(0.5, connect=0.5)
-    async with build_http_client(default_user_agent(CONTACT), timeout=timeout) as http:
-        yield http
-
-
-@pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps()
-
-
-@pytest.fixture
-def fetcher(client, sleeps) -> Fetcher:
-    return Fetcher(client, min_gap=0.0, sleep=sleeps)
 
 
 async def test_robots_is_fetched_once_per_host_and_obeyed(site, fetcher):
