@@ -50,12 +50,21 @@ def ordering_note(kind: str) -> str:
     return "soonest closing first, no closing date last"
 
 
+def echo(query: str) -> str:
+    """The query as the reply repeats it inside its own curly quotes: a query that is one
+    quoted phrase loses its straight quotes (“peer support”, not “"peer support"”)."""
+    text = query.strip()
+    if len(text) > 1 and text[0] == text[-1] == '"' and '"' not in text[1:-1]:
+        text = text[1:-1].strip()
+    return shorten(text, 60)
+
+
 def no_results(label: str, query: str) -> Reply:
     """An empty answer with a hint that fits: fewer words only helps when there were some."""
     if not query:
         return Reply(text=f"No open {label} right now. /subscribe to hear when one appears.")
     return Reply(
-        text=f"No open {label} for “{shorten(query, 60)}” right now. Try fewer or broader "
+        text=f"No open {label} for “{echo(query)}” right now. Try fewer or broader "
         "words, or /subscribe to hear when one appears."
     )
 
@@ -146,14 +155,13 @@ async def search(
             return Reply(text="No more results.")
         why = services.poll_progress().explain() if services.poll_progress else ""
         if why:
-            hint = f" for “{shorten(query, 60)}”" if query else ""
+            hint = f" for “{echo(query)}”" if query else ""
             return Reply(text=f"No {label}{hint} yet. {why}")
         return no_results(label, query)
     first, last = offset + 1, offset + len(items)
     count = f"{first}–{last} of {total}" if query else f"{first}–{last}"
     reply = Reply(
-        text=f"{results_heading(label, items, shorten(query, 60))} ({count}), "
-        f"{ordering_note(kind)}",
+        text=f"{results_heading(label, items, echo(query))} ({count}), {ordering_note(kind)}",
         sections=grouped_sections(items, ctx),
     )
     if last < total:

@@ -502,9 +502,12 @@ async def test_quotes_in_calls_look_for_the_phrase_not_the_quotes(bot):
     commands, ctx = bot
     phrase = await commands.handle(ctx, '/calls "peer support"')
     assert [s.heading for s in phrase.sections] == ["Peer support networks for mental health"]
-    assert phrase.text.startswith('Open calls for “"peer support"” (1–1 of 1)')
+    assert phrase.text.startswith("Open calls for “peer support” (1–1 of 1)")  # quoted once
     apart = await commands.handle(ctx, '/calls "support peer"')
     assert apart.sections == []  # the words, but not in that order
+    assert apart.text.startswith("No open calls for “support peer” right now")
+    mixed = await commands.handle(ctx, '/calls "peer support" networks')
+    assert mixed.text.startswith('Open calls for “"peer support" networks”')
 
 
 async def test_lists_say_how_they_are_ordered_and_keep_to_it(bot):
