@@ -88,13 +88,14 @@ class GrantRepo:
         self, *, topics: Sequence[str] = (), words: str = "", limit: int = 20_000
     ) -> list[Grant]:
         """Grants tagged with any of ``topics``, or whose title or description holds
-        ``words``; the latest first, at most ``limit`` (enough for a funder summary)."""
+        ``words`` at the start of a word ("art" finds "art gallery", not "participation");
+        the latest first, at most ``limit`` (enough for a funder summary)."""
         conditions = [Grant.topics_text.like(_like(f" {topic} "), escape="\\") for topic in topics]
         if words:
-            pattern = _like(words.lower())
+            pattern = _like(" " + words.lower())
             conditions += [
-                func.lower(Grant.title).like(pattern, escape="\\"),
-                func.lower(Grant.description).like(pattern, escape="\\"),
+                func.lower(" " + Grant.title).like(pattern, escape="\\"),
+                func.lower(" " + Grant.description).like(pattern, escape="\\"),
             ]
         if not conditions:
             return []
