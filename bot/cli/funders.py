@@ -30,6 +30,7 @@ def funders_import(
     """Import every grant in a 360Giving file, or none if any record is bad."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from bot.core.formatting import plural
     from bot.core.funders_import import ThreeSixtyError, import_grants
     from bot.core.taxonomy import Taxonomy
     from storage.store import Store
@@ -68,6 +69,6 @@ def funders_import(
         except ThreeSixtyError as exc:
             raise fail(f"{exc} — nothing was imported") from None
     typer.echo(
-        f"imported {result.grants} grants from {result.funders} funders"
+        f"imported {plural(result.grants, 'grant')} from {plural(result.funders, 'funder')}"
         f" (licence: {result.licence or 'not given'}; publisher: {result.publisher or 'not given'})"
     )
