@@ -1,10 +1,10 @@
 """360Giving grant data (awarded grants, not open calls): read and check each record.
 
-Files come as the standard's JSON (see :mod:`sources.threesixty_json`) or as CSV with its
-flattened column names ("Identifier", "Amount Awarded", "Funding Org:Name", ...). Both are
-streamed, and every record is turned into the JSON shape and checked by :func:`grant_from`,
-whose :class:`ThreeSixtyError` names the record and the field: the importer stops at the
-first one, so a bad file imports nothing.
+Files come as the standard's JSON (:mod:`sources.threesixty_json`), or as CSV or XLSX
+(:mod:`sources.threesixty_xlsx`) with its flattened column names ("Identifier", "Amount
+Awarded", "Funding Org:Name", ...). All are streamed, and every record is turned into the
+JSON shape and checked by :func:`grant_from`, whose :class:`ThreeSixtyError` names the
+record and the field: the importer stops at the first one, so a bad file imports nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 
 from sources.threesixty_json import JsonShapeError, iter_json_grants
 from sources.threesixty_places import place_of, region_named
+from sources.threesixty_xlsx import XlsxError, iter_xlsx_rows
 
 __all__ = ["GrantRecord", "ThreeSixtyError", "grant_from", "read_grants"]
 
@@ -222,11 +223,19 @@ def _from_row(row: dict[str | None, Any]) -> dict:
 
 # ---------------------------------------------------------------------- files
 def read_grants(path: Path, meta: dict[str, Any] | None = None) -> Iterator[GrantRecord]:
-    """Every grant in a 360Giving JSON or CSV file, checked, one at a time. ``meta`` gets the
+    """Every grant in a 360Giving JSON, CSV or XLSX file, checked, one at a time. ``meta`` gets the
     package's licence and publisher, which a JSON package may give after its grants."""
     meta = {} if meta is None else meta
     suffix = path.suffix.lower()
     position = 0
+    if suffix == ".xlsx":
+        try:
+            for row in iter_xlsx_rows(path):
+                position += 1
+                yield grant_from(_from_row(row), meta, position)
+        except XlsxError as exc:
+            raise ThreeSixtyError(str(exc)) from None
+        return
     try:
         with path.open(encoding="utf-8-sig", newline="") as stream:
             if suffix == ".json":
@@ -243,7 +252,7 @@ def read_grants(path: Path, meta: dict[str, Any] | None = None) -> Iterator[Gran
                     position += 1
                     yield grant_from(_from_row(row), meta, position)
             else:
-                raise ThreeSixtyError(f"{path.name}: give a .json or .csv 360Giving file")
+                raise ThreeSixtyError(f"{path.name}: give a .json, .csv or .xlsx 360Giving file")
     except JsonShapeError as exc:
         raise ThreeSixtyError(f"{path.name}: {exc}") from None
     except csv.Error as exc:

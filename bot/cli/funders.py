@@ -19,7 +19,7 @@ app.add_typer(funders_app, name="funders")
 
 @funders_app.command("import")
 def funders_import(
-    path: Annotated[Path, typer.Argument(help="A 360Giving .json or .csv file.")],
+    path: Annotated[Path, typer.Argument(help="A 360Giving .json, .csv or .xlsx file.")],
     licence: Annotated[
         str, typer.Option(help="The data's licence, where the file does not say (CSV).")
     ] = "",

@@ -214,3 +214,65 @@ def test_places_map_to_nation_region_and_local_authority(name, code, nation, reg
     place = place_of(name, code, kind="beneficiary")
     assert (place["nation"], place["region"], place["area"]) == (nation, region, area)
     assert place["name"] == name  # names as given
+
+
+# ---------------------------------------------------------------------- XLSX
+def flattened_xlsx(grants: list[dict], path: Path) -> Path:
+    """The same flattened records as an XLSX "grants" sheet (constructed here)."""
+    openpyxl = pytest.importorskip("openpyxl")
+    rows = list(csv.reader(flattened_csv(grants, path.with_suffix(".csv")).open(encoding="utf-8")))
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "grants"
+    for row in rows:
+        # Numbers as numbers, as a spreadsheet holds them.
+        sheet.append([int(cell) if cell.isdigit() else cell for cell in row])
+    book.save(path)
+    return path
+
+
+def test_xlsx_built_from_the_same_records_reads_the_same(tmp_path):
+    from_json = list(read_grants(SAMPLE))
+    from_xlsx = list(read_grants(flattened_xlsx(sample_grants(), tmp_path / "grants.xlsx")))
+    fields = ("grant_id", "title", "amount_pence", "award_date", "funder_name", "programme")
+    assert [[getattr(g, f) for f in fields] for g in from_xlsx] == [
+        [getattr(g, f) for f in fields] for g in from_json
+    ]
+    assert from_xlsx[0].locations == from_json[0].locations[:1]
+
+
+def test_a_bad_xlsx_record_names_its_row(tmp_path):
+    grants = sample_grants()[:2]
+    grants[1] = {**grants[1], "amountAwarded": "n/a"}
+    with pytest.raises(ThreeSixtyError, match=r"'360G-EFF-16-3353' \(#2\): field amountAwarded"):
+        list(read_grants(flattened_xlsx(grants, tmp_path / "bad.xlsx")))
+
+
+def test_a_zip_bomb_xlsx_is_refused_from_its_directory_alone(tmp_path):
+    import zipfile
+
+    bomb = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b"\0" * (8 * 1024 * 1024))
+    assert bomb.stat().st_size < 100_000
+    with pytest.raises(ThreeSixtyError, match="possible zip bomb"):
+        list(read_grants(bomb))
+
+
+def test_the_total_uncompressed_size_is_limited(tmp_path):
+    import zipfile
+
+    from sources.threesixty_xlsx import XlsxError, check_zip
+
+    big = tmp_path / "big.xlsx"
+    with zipfile.ZipFile(big, "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr("a.xml", b"x" * 5000)
+    with pytest.raises(XlsxError, match="would expand to 5,000 bytes"):
+        check_zip(big, max_total=4000)
+
+
+def test_a_file_that_is_not_a_zip_is_not_an_xlsx(tmp_path):
+    fake = tmp_path / "fake.xlsx"
+    fake.write_text("Identifier,Title\n")
+    with pytest.raises(ThreeSixtyError, match="not a zip archive"):
+        list(read_grants(fake))
