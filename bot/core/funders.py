@@ -72,8 +72,11 @@ def _attribution(grants: list[Grant]) -> str:
     pairs = Counter(
         (g.publisher or g.funder_name, g.licence or "licence not given") for g in grants
     )
-    named = "; ".join(f"{who} ({licence})" for (who, licence), _ in pairs.most_common(3))
-    return f"Award data published with 360Giving by {named}."
+    named = "; ".join(f"{who} ({licence})" for (who, licence), _ in pairs.most_common())
+    return (
+        f"Award data published by {named} in the 360Giving format (an open standard for "
+        "publishing who funded what)."
+    )
 
 
 def _example(grant: Grant) -> str:
@@ -153,7 +156,8 @@ async def funders_command(ctx: Context, services: Services, args: str) -> Reply:
         sections.append(Section(heading=name, lines=lines))
     more = len(groups) - len(ranked)
     footer = f"{plural(more, 'more funder')} — narrow the search to see them. " if more else ""
-    sections.append(Section(note=f"{footer}{MEDIAN} {_attribution(grants)}"))
+    shown = [grant for _, group in ranked for grant in group]
+    sections.append(Section(note=f"{footer}{MEDIAN} {_attribution(shown)}"))
     return Reply(text=text, sections=sections)
 
 

@@ -104,7 +104,9 @@ async def test_funders_lists_counts_amounts_examples_calls_and_attribution(bot):
     assert "Typical award £558k (median), ranging £116k–£1m" in text
     assert "https://grantnav.threesixtygiving.org/grant/360G-EFF-16-3315" in text
     assert "Open calls in Signpost: Esmée open fund" in text
-    assert "Esmée Fairbairn Foundation (CC BY 4.0)" in text
+    # Each shown funder's data is credited with its own licence.
+    assert "published by Esmée Fairbairn Foundation (CC BY 4.0); " in text
+    assert "Constructed Wales Trust (CC-BY-4.0) in the 360Giving format" in text
     assert "“Median” is the typical award" in text
 
 
@@ -151,3 +153,10 @@ async def test_funder_profile_says_what_where_how_much_and_how_often(bot):
 def test_both_commands_are_in_help_and_so_in_the_telegram_menu():
     names = [name for name, _ in HELP]
     assert "funders" in names and "funder" in names
+
+
+async def test_like_wildcards_in_a_query_are_matched_literally(bot):
+    commands, ctx = bot
+    for query in ("%", "_", "%%"):
+        reply = (await commands.handle(ctx, f"/funders {query}")).plain()
+        assert reply == f"I have no award data for “{query}” yet."

@@ -276,3 +276,15 @@ def test_a_file_that_is_not_a_zip_is_not_an_xlsx(tmp_path):
     fake.write_text("Identifier,Title\n")
     with pytest.raises(ThreeSixtyError, match="not a zip archive"):
         list(read_grants(fake))
+
+
+def test_a_grant_s_own_licence_wins_over_none_in_an_api_list(tmp_path):
+    record = sample_grants()[0]
+    del record["id"]
+    licence = {"name": "Creative Commons Attribution 4.0 International"}
+    envelope = [{"grant_id": "360G-EFF-16-3315", "data": record, "data_license": licence}]
+    path = tmp_path / "api.json"
+    path.write_text(json.dumps(envelope))
+    (grant,) = read_grants(path)
+    assert grant.grant_id == "360G-EFF-16-3315"
+    assert grant.licence == "Creative Commons Attribution 4.0 International"
