@@ -65,7 +65,16 @@ class GrantRepo:
         statement = insert(Grant).values(list(rows.values()))
         statement = statement.on_conflict_do_update(
             index_elements=["grant_id"],
-            set_={name: statement.excluded[name] for name in _COLUMNS},
+            set_={
+                **{name: statement.excluded[name] for name in _COLUMNS},
+                # A re-import that does not say the licence keeps the one known before.
+                **{
+                    name: func.coalesce(
+                        func.nullif(statement.excluded[name], ""), getattr(Grant, name)
+                    )
+                    for name in ("licence", "publisher")
+                },
+            },
         )
         await self.session.execute(statement)
 

@@ -81,8 +81,11 @@ async def test_a_file_imports_tagged_with_its_attribution(store, vocabulary):
     assert sorted(g.grant_id for g in grants) == ["360G-EFF-16-3315", "360G-EFF-16-3353"]
     assert {g.licence for g in grants} == {"CC BY 4.0"}
     # Importing again updates the same grants instead of adding copies.
-    await import_grants(store, SAMPLE, vocabulary.taxonomy, now=NOW)
+    await import_grants(store, SAMPLE, vocabulary.taxonomy, now=NOW.replace(hour=13))
     assert await count(store) == 5
+    async with store.unit() as unit:
+        again = await unit.grants.matching(topics=["children-young-people"])
+    assert {g.licence for g in again} == {"CC BY 4.0"}  # not forgotten by a file without one
 
 
 async def test_a_bad_record_anywhere_imports_nothing_of_that_file(store, vocabulary, tmp_path):
