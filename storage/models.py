@@ -8,13 +8,14 @@ PostgreSQL (where NULLs are distinct) exactly as on SQLite.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -279,3 +280,35 @@ class GlossarySuggestion(Base):
     text: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="open")
     created_at: Mapped[datetime]
+
+
+class Grant(Base):
+    """A past award from a 360Giving file: who gave how much to whom, for what, and where.
+
+    ``topics_text`` is the topic slugs between spaces (" mental-health youth "), so that a
+    topic is found with the same LIKE on SQLite and PostgreSQL; ``locations`` keeps each
+    place as given with its nation, English region and local authority.
+    """
+
+    __tablename__ = "grants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    grant_id: Mapped[str] = mapped_column(String(512), unique=True)
+    title: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    url: Mapped[str] = mapped_column(String(2048), default="")
+    amount_pence: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3), default="GBP")
+    award_date: Mapped[date | None] = mapped_column(Date, index=True)
+    funder_id: Mapped[str] = mapped_column(String(256), index=True)
+    funder_name: Mapped[str] = mapped_column(Text)
+    recipient_id: Mapped[str] = mapped_column(String(256), default="")
+    recipient_name: Mapped[str] = mapped_column(Text, default="")
+    programme: Mapped[str] = mapped_column(Text, default="")
+    topics: Mapped[list[Any]] = mapped_column(default=list)
+    topics_text: Mapped[str] = mapped_column(Text, default="")
+    roles: Mapped[list[Any]] = mapped_column(default=list)
+    locations: Mapped[list[Any]] = mapped_column(default=list)
+    licence: Mapped[str] = mapped_column(Text, default="")
+    publisher: Mapped[str] = mapped_column(Text, default="")
+    imported_at: Mapped[datetime]

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.db import Database
 from storage.repos.chats import ChatRepo
 from storage.repos.glossary import GlossaryRepo
+from storage.repos.grants import GrantRepo
 from storage.repos.opportunities import OpportunityRepo
 from storage.repos.outbox import OutboxRepo
 from storage.repos.polling import PollingRepo
@@ -38,6 +39,7 @@ class Unit:
     outbox: OutboxRepo
     tracking: TrackingRepo
     glossary: GlossaryRepo
+    grants: GrantRepo
 
     @classmethod
     def bind(cls, session: AsyncSession) -> Unit:
@@ -50,6 +52,7 @@ class Unit:
             outbox=OutboxRepo(session),
             tracking=TrackingRepo(session),
             glossary=GlossaryRepo(session),
+            grants=GrantRepo(session),
         )
 
 

@@ -26,8 +26,11 @@ from bot.cli import data
 # isort: split
 from bot.cli import sources_discover
 
+# isort: split
+from bot.cli import funders
+
 __all__ = ["app", "main"]
-COMMAND_MODULES = (serve, db, data, sources_discover)
+COMMAND_MODULES = (serve, db, data, sources_discover, funders)
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from bot.core import chat_settings, glossary_admin, queries, subscribe
+from bot.core import chat_settings, funders, glossary_admin, queries, subscribe
 from bot.core.arguments import MAX_ACTION, clean_text, parse_id, parse_int
 from bot.core.calendar import calendar_command
 from bot.core.context import MAX_INPUT, Context, Services
@@ -32,6 +32,8 @@ HELP = [
     ("deadlines", "what you follow that closes soon, e.g. /deadlines 60 (days; 30 if none)"),
     ("calendar", "your deadlines as a calendar file"),
     ("glossary", "explain a term, e.g. /glossary co-PI"),
+    ("funders", "who funded work like this, e.g. /funders mental health near Wales"),
+    ("funder", "one funder's past awards: what, where, how much, how often"),
     ("subscribe", "get alerts: choose topics, role and how often"),
     ("mysubs", "your subscriptions, to edit or delete"),
     ("unsubscribe", "remove a subscription"),
@@ -86,6 +88,8 @@ class Commands:
             "deadlines": queries.deadlines_command,
             "calendar": calendar_command,
             "glossary": self.glossary,
+            "funders": funders.funders_command,
+            "funder": funders.funder_command,
             "subscribe": self.subscribe,
             "mysubs": lambda c, s, a: subscribe.list_subscriptions(c, s),
             "unsubscribe": subscribe.unsubscribe,
