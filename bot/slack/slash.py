@@ -18,7 +18,7 @@ SHARE = "--share"
 # Core replies name Telegram-style commands; on Slack those live under /signpost.
 _SUBCOMMANDS = (
     "subscribe|unsubscribe|mysubs|settings|pause|resume|forget|export|events|internships"
-    "|help|start|status|sources|poll|broadcast"
+    "|help|start|status|sources|poll|broadcast|funders|funder"
 )
 _CORE_COMMAND = re.compile(rf"(?<![\w/.])/({_SUBCOMMANDS})\b")
 
@@ -35,6 +35,8 @@ SLACK_HELP = [
     ("/signpost mysubs", "this channel's subscriptions, to edit or delete"),
     ("/signpost events", "events, webinars and networking, soonest first"),
     ("/signpost internships", "internships, placements and studentships"),
+    ("/signpost funders WORDS [near PLACE]", "who has funded work like this, from 360Giving data"),
+    ("/signpost funder NAME", "one funder's record: what, where, how much, how often"),
     ("/signpost settings", "time zone, glossary notes, term of the week"),
     ("/signpost pause | resume", "stop or restart alerts here"),
     ("/signpost export | forget", "everything stored about this channel, or delete it"),
