@@ -10,9 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from bot.cli import app
 from bot.clock import SystemClock
 from storage.db import head_revision
 from tests.helpers.databases import require_postgres
@@ -39,19 +37,6 @@ CONTRACT_KEYS = {
     "roles",
     "flags",
 }
-
-
-@pytest.fixture
-def cli(tmp_path, monkeypatch):
-    monkeypatch.setenv("SIGNPOST_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
-    for name in ("TELEGRAM_BOT_TOKEN", "SLACK_BOT_TOKEN", "SIGNPOST_SOURCES_FILE"):
-        monkeypatch.delenv(name, raising=False)
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(app, list(args), catch_exceptions=False)
-
-    return invoke
 
 
 def test_offline_poll_fills_an_empty_database_then_reports_everything_unchanged(cli):

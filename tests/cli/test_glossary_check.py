@@ -3,15 +3,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
-from collections.abc import Iterator
 
 import pytest
-from typer.testing import CliRunner
 
-from bot.cli import app
 from bot.core.glossary_check import RedirectLog, check_links, same_page
 from sources.http import Fetcher, build_http_client
 from tests.core.test_glossary import entry
@@ -115,31 +110,6 @@ def test_what_counts_as_the_same_page(first, second, same):
 
 
 # -- the command -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def site() -> Iterator[FakeWebsite]:
-    """A fake website on its own event loop thread, since the CLI runs asyncio.run itself."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    website = asyncio.run_coroutine_threadsafe(FakeWebsite().start(), loop).result(5)
-    try:
-        yield website
-    finally:
-        asyncio.run_coroutine_threadsafe(website.stop(), loop).result(5)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.close()
-
-
-@pytest.fixture
-def cli(tmp_path, monkeypatch):
-    monkeypatch.setenv("SIGNPOST_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
-    for name in ("TELEGRAM_BOT_TOKEN", "SLACK_BOT_TOKEN", "SIGNPOST_GLOSSARY_FILE"):
-        monkeypatch.delenv(name, raising=False)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(app, list(args), catch_exceptions=False)
 
 
 def glossary_file(tmp_path, links: dict[str, str]):

@@ -3,16 +3,11 @@ the loopback fake website only."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from bot.cli import app
 from sources.catalogue import load_catalogue
 from tests.helpers.fake_website import FakeWebsite
 
@@ -20,31 +15,6 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 HOME = (FIXTURES / "discover" / "charity-home-wordpress-constructed.html").read_bytes()
 FEED = (FIXTURES / "rss" / "funding-blog-rss2.xml").read_bytes()
 BIRCH_ICS = (FIXTURES / "discover" / "ical-wp-events-manager-birchcommunitycentre.ics").read_bytes()
-
-
-@pytest.fixture
-def site() -> Iterator[FakeWebsite]:
-    """A fake website on its own event loop thread, since the CLI runs asyncio.run itself."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    website = asyncio.run_coroutine_threadsafe(FakeWebsite().start(), loop).result(5)
-    try:
-        yield website
-    finally:
-        asyncio.run_coroutine_threadsafe(website.stop(), loop).result(5)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.close()
-
-
-@pytest.fixture
-def cli(tmp_path, monkeypatch):
-    monkeypatch.setenv("SIGNPOST_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
-    for name in ("TELEGRAM_BOT_TOKEN", "SLACK_BOT_TOKEN", "SIGNPOST_SOURCES_FILE"):
-        monkeypatch.delenv(name, raising=False)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(app, list(args), catch_exceptions=False)
 
 
 def test_sources_list_json_gives_evidence_audiences_and_state(cli):
