@@ -7,6 +7,7 @@ Benchmarks print exactly one JSON line at the end so that CI and notes can colle
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import sys
@@ -19,7 +20,21 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.store import Store
-from tests.helpers.databases import PostgresSchema
+from tests.helpers.databases import PostgresSchema, postgres_url
+
+
+def bench_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The arguments every database benchmark takes: its docstring's first paragraph as the
+    description, and ``--postgres [URL]`` (SQLite when absent)."""
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        nargs="?",
+        const=postgres_url(),
+        help="run on PostgreSQL instead of SQLite (default URL: the tests' server)",
+    )
+    return parser
 
 
 def emit(record: dict[str, Any]) -> None:

@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench._common import check, emit, note, open_store, ratio  # noqa: E402
+from bench._common import bench_parser, check, emit, note, open_store, ratio  # noqa: E402
 from bot.core.model import Chat, Opportunity, Subscription  # noqa: E402
 from bot.core.pipeline import Vocabulary  # noqa: E402
 from bot.slack.channel import MARGIN as SLACK_MARGIN  # noqa: E402
@@ -59,7 +59,6 @@ from bot.slack.channel import SlackChannel  # noqa: E402
 from bot.telegram.channel import SendLimits, TelegramChannel  # noqa: E402
 from sources.base import Source, SourceConfig  # noqa: E402
 from storage.store import Store  # noqa: E402
-from tests.helpers.databases import postgres_url  # noqa: E402
 from tests.helpers.fake_slack import FakeSlackServer, SlackLimits, slack_client  # noqa: E402
 from tests.helpers.fake_telegram import (  # noqa: E402
     FakeTelegramServer,
@@ -301,14 +300,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--postgres",
-        metavar="URL",
-        nargs="?",
-        const=postgres_url(),
-        help="run on PostgreSQL instead of SQLite (default URL: the tests' server)",
-    )
+    parser = bench_parser(__doc__)
     parser.add_argument(
         "--quick", action="store_true", help="(b) at ten times the group rate: seconds, not minutes"
     )

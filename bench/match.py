@@ -39,14 +39,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench._common import Stopwatch, check, emit, note, open_store, ratio  # noqa: E402
+from bench._common import Stopwatch, bench_parser, check, emit, note, open_store, ratio  # noqa: E402
 from bench._data import Generator  # noqa: E402
 from bench._distributions import NEW_STATUSES, vocabulary  # noqa: E402
 from bench._rows import bulk_insert  # noqa: E402
 from bot.core.matching import SubscriptionIndex  # noqa: E402
 from bot.core.model import Opportunity, Subscription  # noqa: E402
 from storage.store import Store  # noqa: E402
-from tests.helpers.databases import postgres_url  # noqa: E402
 
 TARGET_S = 2.0
 CHECKED = 50  # items whose matches are checked, untimed, before the timed runs
@@ -167,14 +166,7 @@ async def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--postgres",
-        metavar="URL",
-        nargs="?",
-        const=postgres_url(),
-        help="run on PostgreSQL instead of SQLite (default URL: the tests' server)",
-    )
+    parser = bench_parser(__doc__)
     parser.add_argument("--subscriptions", type=int, default=100_000)
     parser.add_argument("--opportunities", type=int, default=1_000)
     parser.add_argument("--runs", type=int, default=5, help="matching runs (median reported)")

@@ -46,10 +46,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench._common import Stopwatch, check, emit, note, open_store, ratio  # noqa: E402
+from bench._common import Stopwatch, bench_parser, check, emit, note, open_store, ratio  # noqa: E402
 from bench._data import Generator  # noqa: E402
 from bench._rows import bulk_insert, opportunity_rows  # noqa: E402
-from tests.helpers.databases import postgres_url  # noqa: E402
 
 TARGET_MB = 250.0
 SCRIPT = Path(__file__).resolve()
@@ -244,14 +243,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--postgres",
-        metavar="URL",
-        nargs="?",
-        const=postgres_url(),
-        help="run on PostgreSQL instead of SQLite (default URL: the tests' server)",
-    )
+    parser = bench_parser(__doc__)
     parser.add_argument("--subscriptions", type=int, default=100_000)
     parser.add_argument("--opportunities", type=int, default=100_000)
     parser.add_argument("--dispatch-seconds", type=float, default=20.0)

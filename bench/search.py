@@ -37,7 +37,7 @@ if str(ROOT) not in sys.path:
 
 from sqlalchemy import text  # noqa: E402
 
-from bench._common import Stopwatch, check, emit, note, open_store, ratio  # noqa: E402
+from bench._common import Stopwatch, bench_parser, check, emit, note, open_store, ratio  # noqa: E402
 from bench._data import Generator  # noqa: E402
 from bench._distributions import NOW, vocabulary  # noqa: E402
 from bench._rows import bulk_insert, opportunity_rows  # noqa: E402
@@ -45,7 +45,6 @@ from bot.clock import FrozenClock  # noqa: E402
 from bot.core import queries  # noqa: E402
 from bot.core.context import Services  # noqa: E402
 from storage.store import Store  # noqa: E402
-from tests.helpers.databases import postgres_url  # noqa: E402
 
 P95_TARGET_MS = 50.0
 RATIO_TARGET = 3.0
@@ -187,14 +186,7 @@ async def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--postgres",
-        metavar="URL",
-        nargs="?",
-        const=postgres_url(),
-        help="run on PostgreSQL instead of SQLite (default URL: the tests' server)",
-    )
+    parser = bench_parser(__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=8, help="passes over the query mix")
     args = parser.parse_args(argv)
