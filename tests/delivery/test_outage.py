@@ -41,14 +41,8 @@ from tests.helpers.builders import NOW, add_opportunity, opportunity
 from tests.helpers.databases import PostgresSchema, require_postgres
 from tests.helpers.fake_slack import FakeSlackServer, SlackLimits, slack_client
 from tests.helpers.fake_telegram import FakeTelegramServer, TelegramLimits, telegram_bot
+from tests.helpers.limits import UNTHROTTLED_TELEGRAM as FAST
 
-FAST = SendLimits(
-    overall_per_second=10_000,
-    overall_burst=1_000,
-    private_per_second=1_000,
-    group_per_minute=600_000,
-    group_burst=1_000,
-)
 QUICK_RETRIES = {"record_backoff": (0.01, 0.05), "record_patience": 30.0}
 
 

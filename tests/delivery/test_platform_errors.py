@@ -22,7 +22,7 @@ from bot.core.model import Chat
 from bot.core.pipeline import Vocabulary
 from bot.delivery.dispatcher import Dispatcher
 from bot.slack.channel import SlackChannel
-from bot.telegram.channel import GONE_MARK, SendLimits, TelegramChannel
+from bot.telegram.channel import GONE_MARK, TelegramChannel
 from storage.models import OutboxItem
 from storage.store import Store
 from tests.helpers.builders import NOW, add_opportunity, opportunity
@@ -35,15 +35,8 @@ from tests.helpers.fake_telegram import (
     telegram_bot,
     utf16_length,
 )
+from tests.helpers.limits import UNTHROTTLED_TELEGRAM as FAST_TELEGRAM
 
-# The channels' own throttles out of the way: the fakes' limits are what a test is about.
-FAST_TELEGRAM = SendLimits(
-    overall_per_second=10_000,
-    overall_burst=1_000,
-    private_per_second=1_000,
-    group_per_minute=600_000,
-    group_burst=1_000,
-)
 FAST_SLACK = {"per_channel_per_second": 1000.0, "workspace_per_minute": 1e6}
 UNLIMITED_TELEGRAM = TelegramLimits(enabled=False)
 UNLIMITED_SLACK = SlackLimits(enabled=False)

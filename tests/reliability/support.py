@@ -26,7 +26,6 @@ from sqlalchemy import event
 
 from bot.runtime import Runtime, build_runtime
 from bot.settings import load_settings
-from bot.telegram.channel import SendLimits
 from bot.telegram.lifecycle import TelegramTransport, start_telegram
 from sources.http import Fetcher
 from sources.poller import PollReport
@@ -34,15 +33,9 @@ from storage.store import Store
 from tests.helpers.databases import PostgresSchema
 from tests.helpers.fake_telegram import FakeTelegramServer, TelegramLimits
 from tests.helpers.fake_website import FakeWebsite
+from tests.helpers.limits import UNTHROTTLED_TELEGRAM as FAST_SENDING
 
 POOL_EXHAUSTED = "QueuePool limit"
-FAST_SENDING = SendLimits(
-    overall_per_second=10_000,
-    overall_burst=1_000,
-    private_per_second=1_000,
-    group_per_minute=600_000,
-    group_burst=1_000,
-)
 
 
 def constructed_feed(origin: str, source: int, items: int = 3) -> str:

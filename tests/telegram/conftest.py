@@ -11,8 +11,8 @@ from bot.runtime import Runtime, build_runtime
 from bot.telegram.lifecycle import TelegramTransport, start_telegram
 from storage.store import Store
 from tests.helpers.fake_telegram import FakeTelegramServer, TelegramLimits
+from tests.helpers.limits import UNTHROTTLED_TELEGRAM as FAST
 from tests.telegram.support import (
-    FAST,
     settings_for,
 )
 

@@ -14,18 +14,10 @@ import pytest
 from bot.core.pipeline import search_text
 from bot.runtime import Runtime
 from bot.settings import Settings, load_settings
-from bot.telegram.channel import SendLimits
 from tests.helpers.builders import opportunity
 from tests.helpers.fake_telegram import FakeTelegramServer, TelegramCall
 
 ADMIN = 900
-FAST = SendLimits(
-    overall_per_second=10_000,
-    overall_burst=1_000,
-    private_per_second=1_000,
-    group_per_minute=600_000,
-    group_burst=1_000,
-)
 ANSWERS = {"sendMessage", "editMessageText", "sendDocument"}
 
 

@@ -23,8 +23,8 @@ from bot.settings import SettingsError, load_settings
 from bot.telegram.lifecycle import TelegramTransport, start_telegram, telegram_component
 from storage.store import Store
 from tests.helpers.fake_telegram import FakeTelegramServer
+from tests.helpers.limits import UNTHROTTLED_TELEGRAM as FAST
 from tests.telegram.support import (
-    FAST,
     free_port,
     poll_all,
     say,
