@@ -14,7 +14,7 @@ from tests.helpers.fake_website import FakeWebsite
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 HOME = (FIXTURES / "discover" / "charity-home-wordpress-constructed.html").read_bytes()
 FEED = (FIXTURES / "rss" / "funding-blog-rss2.xml").read_bytes()
-BIRCH_ICS = (FIXTURES / "discover" / "ical-wp-events-manager-birchcommunitycentre.ics").read_bytes()
+BIRCH_ICS = (FIXTURES / "ical" / "wp-events-manager-birchcommunitycentre.ics").read_bytes()
 
 
 def test_sources_list_json_gives_evidence_audiences_and_state(cli):

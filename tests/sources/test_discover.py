@@ -14,8 +14,8 @@ from tests.helpers.fake_website import FakeWebsite
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 HOME = (FIXTURES / "discover" / "charity-home-wordpress-constructed.html").read_bytes()
-EVENTBRITE = (FIXTURES / "discover" / "eventbrite-organiser-page-queerlit.html").read_bytes()
-BIRCH_ICS = (FIXTURES / "discover" / "ical-wp-events-manager-birchcommunitycentre.ics").read_bytes()
+EVENTBRITE = (FIXTURES / "jsonld" / "eventbrite-organiser-page-queerlit.html").read_bytes()
+BIRCH_ICS = (FIXTURES / "ical" / "wp-events-manager-birchcommunitycentre.ics").read_bytes()
 FEED = (FIXTURES / "rss" / "funding-blog-rss2.xml").read_bytes()
 ECP_ICS = (FIXTURES / "ical" / "charity-events-ecp.ics").read_bytes()
 TODAY = date(2026, 12, 4)
